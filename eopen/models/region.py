@@ -1,0 +1,48 @@
+"""Kemendagri regions (loaded from eopen/data, never generated) and the local RW/RT tables."""
+from __future__ import annotations
+
+from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+
+LEVELS = ("provinsi", "kabupaten_kota", "kecamatan", "kelurahan")
+CITY_CODE = "32.75"  # Kota Bekasi
+
+
+class Region(db.Model):
+    __tablename__ = "region"
+    code: Mapped[str] = mapped_column(String(13), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    level: Mapped[str] = mapped_column(String(16), index=True)
+    parent_code: Mapped[str | None] = mapped_column(String(13), index=True)
+
+    def __repr__(self) -> str:
+        return f"<Region {self.code} {self.name}>"
+
+
+class RW(db.Model):
+    __tablename__ = "rw"
+    __table_args__ = (UniqueConstraint("kelurahan_code", "number"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kelurahan_code: Mapped[str] = mapped_column(ForeignKey("region.code"), index=True)
+    number: Mapped[int]
+    kelurahan: Mapped[Region] = relationship()
+    rts: Mapped[list["RT"]] = relationship(back_populates="rw", order_by="RT.number")
+
+    @property
+    def label(self) -> str:
+        return f"{self.number:03d}"
+
+
+class RT(db.Model):
+    __tablename__ = "rt"
+    __table_args__ = (UniqueConstraint("rw_id", "number"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rw_id: Mapped[int] = mapped_column(ForeignKey("rw.id"), index=True)
+    number: Mapped[int]
+    rw: Mapped[RW] = relationship(back_populates="rts")
+
+    @property
+    def label(self) -> str:
+        return f"{self.number:03d}"

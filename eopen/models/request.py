@@ -1,0 +1,101 @@
+"""A service request, its documents and its events (the one record of what happened)."""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .base import utcnow
+from .people import Person, User
+from .region import Region
+
+
+class ServiceRequest(db.Model):
+    __tablename__ = "service_request"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tracking_no: Mapped[str] = mapped_column(String(12), unique=True)
+    # A random token from the form that started the draft: a double tap finds the same draft.
+    client_token: Mapped[str | None] = mapped_column(String(64), unique=True)
+    service_code: Mapped[str] = mapped_column(String(32), index=True)
+    variant_code: Mapped[str | None] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(24), index=True, default="draft")
+    applicant_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    # Who the request is for. Residents pick a member of their KK; institutions type the person's
+    # data, which is kept here only (it is never matched against other residents' records).
+    subject_person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    subject_name: Mapped[str | None] = mapped_column(String(120))
+    subject_nik: Mapped[str | None] = mapped_column(String(16))
+    subject_birth_date: Mapped[date | None]
+    subject_sex: Mapped[str | None] = mapped_column(String(1))
+    # Where the subject lives: decides the kecamatan whose operators handle the request.
+    kelurahan_code: Mapped[str | None] = mapped_column(ForeignKey("region.code"), index=True)
+    data: Mapped[dict] = mapped_column(JSON, default=dict)
+    verification_index: Mapped[int] = mapped_column(default=0)
+    operator_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    submitted_at: Mapped[datetime | None]
+    due_date: Mapped[date | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    applicant: Mapped[User] = relationship(foreign_keys=[applicant_id])
+    operator: Mapped[User | None] = relationship(foreign_keys=[operator_id])
+    subject_person: Mapped[Person | None] = relationship()
+    kelurahan: Mapped[Region | None] = relationship()
+    documents: Mapped[list["RequestDocument"]] = relationship(
+        back_populates="request", order_by="RequestDocument.id", cascade="all, delete-orphan")
+    events: Mapped[list["Event"]] = relationship(
+        back_populates="request", order_by="Event.id", cascade="all, delete-orphan")
+
+    @property
+    def kecamatan_code(self) -> str | None:
+        return self.kelurahan_code.rsplit(".", 1)[0] if self.kelurahan_code else None
+
+    def document_for(self, requirement_code: str) -> "RequestDocument | None":
+        return next((d for d in self.documents if d.requirement_code == requirement_code), None)
+
+
+class RequestDocument(db.Model):
+    """One requirement of a request: an uploaded file, or an SPTJM declaration in its place."""
+    __tablename__ = "request_document"
+    __table_args__ = (UniqueConstraint("request_id", "requirement_code"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("service_request.id"), index=True)
+    requirement_code: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(8), default="file")  # "file" or "sptjm"
+    storage_name: Mapped[str | None] = mapped_column(String(64), unique=True)
+    content_type: Mapped[str | None] = mapped_column(String(40))
+    size: Mapped[int | None]
+    original_name: Mapped[str | None] = mapped_column(String(200))
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    declaration: Mapped[str | None] = mapped_column(Text)
+    uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    request: Mapped[ServiceRequest] = relationship(back_populates="documents")
+
+
+class Event(db.Model):
+    """Every change of a request: the timeline, the audit trail and the SLA clock read these rows."""
+    __tablename__ = "event"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("service_request.id"), index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    action: Mapped[str] = mapped_column(String(32))
+    from_status: Mapped[str | None] = mapped_column(String(24))
+    to_status: Mapped[str] = mapped_column(String(24))
+    note: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+    request: Mapped[ServiceRequest] = relationship(back_populates="events")
+    actor: Mapped[User | None] = relationship()
+
+
+class HolidayOverride(db.Model):
+    """Admin corrections to the holiday calendar: an extra day off, or a day off that is worked."""
+    __tablename__ = "holiday_override"
+    day: Mapped[date] = mapped_column(primary_key=True)
+    is_holiday: Mapped[bool]
+    name: Mapped[str] = mapped_column(String(120))

@@ -1,0 +1,296 @@
+"""Building a request step by step (the apply flow) and submitting it.
+
+The steps are derived from the catalogue entry of the chosen service and variant; a draft can be
+left at any step and resumed: `next_step` finds the first thing still missing.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import Person, Region, RequestDocument, ServiceRequest, User
+from . import identity, lifecycle, numbers, uploads
+from .catalogue import Requirement, Service, Variant, get_catalogue
+
+EDITABLE = ("draft",)
+
+
+class ApplyError(Exception):
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str                 # "variant", "subject", "data", "document", "check"
+    requirement: str | None = None
+
+
+def service_of(req: ServiceRequest) -> Service:
+    return get_catalogue().service(req.service_code)
+
+
+def variant_of(req: ServiceRequest) -> Variant | None:
+    if not req.variant_code:
+        return None
+    return service_of(req).variant(req.variant_code)
+
+
+def create_draft(user: User, service_code: str, client_token: str | None) -> ServiceRequest:
+    """Start a draft. The same client token (a double tap, a retried POST) returns the same draft."""
+    get_catalogue().service(service_code)  # KeyError for an unknown service
+    if client_token:
+        existing = db.session.scalar(select(ServiceRequest).where(ServiceRequest.client_token == client_token))
+        if existing is not None:
+            if existing.applicant_id != user.id:
+                raise ApplyError("service", _("Formulir ini sudah dipakai. Muat ulang halaman lalu coba lagi."))
+            return existing
+    req = ServiceRequest(tracking_no=_unique_tracking_no(), client_token=client_token or None,
+                         service_code=service_code, status="draft", applicant_id=user.id, data={})
+    service = get_catalogue().service(service_code)
+    if len(service.variants) == 1:
+        req.variant_code = service.variants[0].code
+    db.session.add(req)
+    db.session.flush()
+    return req
+
+
+def _unique_tracking_no() -> str:
+    while True:
+        candidate = numbers.new_tracking_no()
+        if db.session.scalar(select(ServiceRequest.id).where(ServiceRequest.tracking_no == candidate)) is None:
+            return candidate
+
+
+def ensure_editable(req: ServiceRequest) -> None:
+    if req.status not in EDITABLE:
+        raise ApplyError("", _("Permohonan ini sudah dikirim dan tidak bisa diubah lagi."))
+
+
+def change_service(req: ServiceRequest, service_code: str) -> None:
+    ensure_editable(req)
+    service = get_catalogue().service(service_code)
+    if service_code == req.service_code:
+        return
+    req.service_code = service_code
+    req.variant_code = service.variants[0].code if len(service.variants) == 1 else None
+    req.data = {}
+    _drop_documents(req, keep=set())
+
+
+def set_variant(req: ServiceRequest, variant_code: str) -> None:
+    ensure_editable(req)
+    variant = service_of(req).variant(variant_code)
+    if req.variant_code != variant_code:
+        req.variant_code = variant_code
+        req.data = {}
+        _drop_documents(req, keep={r.code for r in variant.requirements})
+    _check_age(req)
+
+
+def _drop_documents(req: ServiceRequest, keep: set[str]) -> None:
+    for doc in list(req.documents):
+        if doc.requirement_code not in keep:
+            req.documents.remove(doc)
+            _forget_file_later(doc.storage_name)
+
+
+_pending_deletes: list[str] = []
+
+
+def _forget_file_later(storage_name: str | None) -> None:
+    """Files are deleted only after the database change is committed (see `delete_pending_files`)."""
+    if storage_name:
+        _pending_deletes.append(storage_name)
+
+
+def delete_pending_files(root: str) -> None:
+    while _pending_deletes:
+        uploads.delete(root, _pending_deletes.pop())
+
+
+def discard_pending_files() -> None:
+    _pending_deletes.clear()
+
+
+def household_members(user: User) -> list[Person]:
+    household = user.household
+    return list(household.members) if household else []
+
+
+def set_subject_member(req: ServiceRequest, user: User, person_id: int) -> None:
+    """A resident applies for themself or a member of their own KK."""
+    ensure_editable(req)
+    person = next((p for p in household_members(user) if p.id == person_id), None)
+    if person is None:
+        raise ApplyError("person", _("Pilih salah satu anggota keluarga Anda."))
+    req.subject_person_id = person.id
+    req.subject_name = person.full_name
+    req.subject_nik = person.nik
+    req.subject_birth_date = person.birth_date
+    req.subject_sex = person.sex
+    req.kelurahan_code = person.household.kelurahan_code
+    _check_age(req)
+
+
+def set_subject_other(req: ServiceRequest, *, full_name: str, nik: str | None, birth_date: date, sex: str,
+                      kelurahan_code: str) -> list[str]:
+    """An institution applies for somebody else: the data typed is kept on the request only."""
+    ensure_editable(req)
+    warnings: list[str] = []
+    value = None
+    if nik and nik.strip():
+        check = identity.check_nik(nik, birth_date=birth_date, sex=sex)
+        if check.errors:
+            raise ApplyError("nik", check.errors[0])
+        value, warnings = check.value, check.warnings
+    region = db.session.get(Region, kelurahan_code)
+    if region is None or region.level != "kelurahan" or not kelurahan_code.startswith("32.75."):
+        raise ApplyError("kelurahan", _("Pilih kelurahan di Kota Bekasi tempat orang ini tinggal."))
+    if birth_date > date.today():
+        raise ApplyError("birth_date", _("Tanggal lahir tidak boleh di masa depan."))
+    req.subject_person_id = None
+    req.subject_name = full_name.strip()
+    req.subject_nik = value
+    req.subject_birth_date = birth_date
+    req.subject_sex = sex
+    req.kelurahan_code = kelurahan_code
+    _check_age(req)
+    return warnings
+
+
+def _age(born: date, on: date) -> int:
+    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+
+
+def _check_age(req: ServiceRequest) -> None:
+    variant = variant_of(req)
+    if variant is None or req.subject_birth_date is None:
+        return
+    age = _age(req.subject_birth_date, date.today())
+    if variant.min_age is not None and age < variant.min_age:
+        raise ApplyError("person", _("Layanan \u201c%(variant)s\u201d untuk usia %(min)d tahun ke atas; "
+                                     "%(name)s berusia %(age)d tahun. Pilih jenis layanan lain.",
+                                     variant=_(variant.label), min=variant.min_age, name=req.subject_name, age=age))
+    if variant.max_age is not None and age > variant.max_age:
+        raise ApplyError("person", _("Layanan \u201c%(variant)s\u201d untuk usia sampai %(max)d tahun; "
+                                     "%(name)s berusia %(age)d tahun. Pilih jenis layanan lain.",
+                                     variant=_(variant.label), max=variant.max_age, name=req.subject_name, age=age))
+
+
+def set_data(req: ServiceRequest, values: dict[str, str]) -> None:
+    ensure_editable(req)
+    req.data = {**(req.data or {}), **values}
+
+
+def data_complete(req: ServiceRequest) -> bool:
+    variant = variant_of(req)
+    if variant is None:
+        return False
+    data = req.data or {}
+    return all(data.get(f.name) not in (None, "") for f in variant.fields if f.required) and "_saved" in data
+
+
+def attach_file(req: ServiceRequest, requirement: Requirement, normalised: uploads.Normalised, original_name: str,
+                user: User, root: str) -> RequestDocument:
+    """Store the file, then point the requirement at it (replacing an earlier upload)."""
+    ensure_editable(req)
+    storage_name = uploads.store(root, normalised.data, normalised.extension)
+    doc = req.document_for(requirement.code)
+    if doc is None:
+        doc = RequestDocument(requirement_code=requirement.code, uploaded_by_id=user.id)
+        req.documents.append(doc)
+    else:
+        _forget_file_later(doc.storage_name)
+    doc.kind = "file"
+    doc.storage_name = storage_name
+    doc.content_type = normalised.content_type
+    doc.size = len(normalised.data)
+    doc.original_name = (original_name or "")[:200] or None
+    doc.sha256 = hashlib.sha256(normalised.data).hexdigest()
+    doc.declaration = None
+    doc.uploaded_by_id = user.id
+    db.session.flush()
+    return doc
+
+
+def declare_sptjm(req: ServiceRequest, requirement: Requirement, user: User) -> RequestDocument:
+    ensure_editable(req)
+    if not requirement.sptjm_allowed:
+        raise ApplyError("file", _("Dokumen ini wajib diunggah dan tidak dapat diganti SPTJM."))
+    doc = req.document_for(requirement.code)
+    if doc is None:
+        doc = RequestDocument(requirement_code=requirement.code, uploaded_by_id=user.id)
+        req.documents.append(doc)
+    else:
+        _forget_file_later(doc.storage_name)
+    doc.kind = "sptjm"
+    doc.storage_name = None
+    doc.content_type = None
+    doc.size = None
+    doc.original_name = None
+    doc.sha256 = None
+    doc.declaration = requirement.sptjm_text
+    doc.uploaded_by_id = user.id
+    db.session.flush()
+    return doc
+
+
+def missing(req: ServiceRequest) -> list[Step]:
+    """What still has to be done before the request can be submitted, in the order of the flow."""
+    variant = variant_of(req)
+    if variant is None:
+        return [Step("variant")]
+    steps: list[Step] = []
+    if not req.subject_name:
+        steps.append(Step("subject"))
+    if variant.fields and not data_complete(req):
+        steps.append(Step("data"))
+    for requirement in variant.requirements:
+        if not requirement.optional and req.document_for(requirement.code) is None:
+            steps.append(Step("document", requirement.code))
+    return steps
+
+
+def next_step(req: ServiceRequest) -> Step:
+    todo = missing(req)
+    return todo[0] if todo else Step("check")
+
+
+def step_after(req: ServiceRequest, current: Step) -> Step:
+    """The page that follows `current` in the flow (every requirement page is visited in order)."""
+    variant = variant_of(req)
+    order: list[Step] = [Step("variant"), Step("subject")]
+    if variant is not None:
+        if variant.fields:
+            order.append(Step("data"))
+        order += [Step("document", r.code) for r in variant.requirements]
+    order.append(Step("check"))
+    try:
+        index = order.index(current)
+    except ValueError:
+        return next_step(req)
+    return order[index + 1] if index + 1 < len(order) else Step("check")
+
+
+def submit(req: ServiceRequest, user: User) -> bool:
+    """Submit once. A second submit (double tap, back button, retry) changes nothing and returns False."""
+    if req.status != "draft":
+        return False
+    todo = missing(req)
+    if todo:
+        raise ApplyError("", _("Permohonan belum lengkap. Lengkapi bagian yang ditandai lalu kirim lagi."))
+    try:
+        lifecycle.perform(req, "submit", user)
+    except lifecycle.TransitionError as error:
+        if error.reason == "conflict":
+            return False
+        raise
+    return True

@@ -1,0 +1,118 @@
+"""A small demo data set: a few RWs/RTs per kelurahan and one account per role.
+
+Idempotent: running it again adds nothing. Passwords are random per installation, kept in
+instance/demo_accounts.json (never in the repository) so they can be printed again.
+"""
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import RT, RW, Household, Person, Region, User
+
+RWS_PER_KELURAHAN = 3
+RTS_PER_RW = 3
+DEMO_KECAMATAN = "32.75.01"        # Bekasi Timur
+DEMO_KELURAHAN = "32.75.01.1001"   # Bekasijaya
+
+# One account per role. Residents log in with NIK or phone, everybody else with a username.
+STAFF = [
+    ("institution", "rsud.bekasi", "RSUD dr. Chasbullah Abdulmadjid", None, "perangkat_daerah"),
+    ("satgas", "satgas.bekasijaya", "Satgas Pamor Bekasijaya", DEMO_KECAMATAN, None),
+    ("operator", "operator.bekasitimur", "Operator Kec. Bekasi Timur", DEMO_KECAMATAN, None),
+    ("penyelia", "penyelia.bekasitimur", "Penyelia Kec. Bekasi Timur", DEMO_KECAMATAN, None),
+    ("kasi", "kasi", "Kepala Seksi", None, None),
+    ("kabid", "kabid", "Kepala Bidang", None, None),
+    ("kadis", "kadis", "Kepala Dinas", None, None),
+    ("admin", "admin", "Administrator", None, None),
+]
+RESIDENT = {"nik": "3275011505900001", "name": "Budi Santoso", "birth": date(1990, 5, 15), "sex": "L",
+            "phone": "+6281234567801", "no_kk": "3275011001150003", "street": "Jl. Cut Meutia No. 12"}
+SPOUSE = {"nik": "3275015708920002", "name": "Siti Rahmawati", "birth": date(1992, 8, 17), "sex": "P"}
+
+
+def ensure_rws() -> int:
+    """A few RWs and RTs in every Kota Bekasi kelurahan (admins manage the real ones later)."""
+    kelurahan = db.session.scalars(select(Region.code).where(Region.level == "kelurahan")).all()
+    existing = {(k, n) for k, n in db.session.execute(select(RW.kelurahan_code, RW.number))}
+    added = 0
+    for code in kelurahan:
+        for number in range(1, RWS_PER_KELURAHAN + 1):
+            if (code, number) in existing:
+                continue
+            rw = RW(kelurahan_code=code, number=number)
+            rw.rts = [RT(number=n) for n in range(1, RTS_PER_RW + 1)]
+            db.session.add(rw)
+            added += 1
+    db.session.flush()
+    return added
+
+
+def _passwords(instance_path: str) -> dict[str, str]:
+    path = Path(instance_path) / "demo_accounts.json"
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def _save_passwords(instance_path: str, passwords: dict[str, str]) -> None:
+    path = Path(instance_path) / "demo_accounts.json"
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(passwords, indent=1))
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)
+
+
+def _password(passwords: dict[str, str], key: str) -> tuple[str, bool]:
+    if key in passwords:
+        return passwords[key], False
+    passwords[key] = "demo-" + secrets.token_urlsafe(6)
+    return passwords[key], True
+
+
+def load_demo(instance_path: str) -> list[dict]:
+    ensure_rws()
+    passwords = _passwords(instance_path)
+    changed = False
+    accounts = []
+
+    rw = db.session.scalar(select(RW).where(RW.kelurahan_code == DEMO_KELURAHAN, RW.number == 1))
+    household = db.session.scalar(select(Household).where(Household.no_kk == RESIDENT["no_kk"]))
+    if household is None:
+        household = Household(no_kk=RESIDENT["no_kk"], kelurahan_code=DEMO_KELURAHAN, rw=rw, rt=rw.rts[1],
+                              street=RESIDENT["street"])
+        db.session.add(household)
+    for data, relation in ((RESIDENT, "kepala_keluarga"), (SPOUSE, "istri")):
+        if db.session.scalar(select(Person).where(Person.nik == data["nik"])) is None:
+            db.session.add(Person(nik=data["nik"], full_name=data["name"], birth_date=data["birth"],
+                                  sex=data["sex"], relation=relation, household=household))
+    db.session.flush()
+
+    head = db.session.scalar(select(Person).where(Person.nik == RESIDENT["nik"]))
+    password, new = _password(passwords, "resident")
+    user = db.session.scalar(select(User).where(User.person_id == head.id))
+    if user is None or new:
+        user = user or User(role="resident", person=head, phone=RESIDENT["phone"], display_name=head.full_name)
+        user.set_password(password)
+        db.session.add(user)
+        changed = True
+    accounts.append({"role": "resident", "login": RESIDENT["nik"], "password": password, "name": head.full_name})
+
+    for role, username, name, kecamatan, kind in STAFF:
+        password, new = _password(passwords, role)
+        user = db.session.scalar(select(User).where(User.username == username))
+        if user is None or new:
+            user = user or User(role=role, username=username, display_name=name, kecamatan_code=kecamatan,
+                                institution_kind=kind)
+            user.set_password(password)
+            db.session.add(user)
+            changed = True
+        accounts.append({"role": role, "login": username, "password": password, "name": name})
+    db.session.flush()
+    if changed:
+        _save_passwords(instance_path, passwords)
+    return accounts

@@ -1,0 +1,60 @@
+"""Words shown to people for statuses and actions (the codes stay English in the database)."""
+from __future__ import annotations
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from .catalogue import get_catalogue
+
+STATUS = {
+    "draft": _l("Draf (belum dikirim)"),
+    "submitted": _l("Terkirim, menunggu diperiksa"),
+    "in_review": _l("Sedang diperiksa petugas"),
+    "needs_revision": _l("Perlu perbaikan dari Anda"),
+    "rejected": _l("Ditolak"),
+    "verifying": _l("Menunggu verifikasi pimpinan"),
+    "approved": _l("Disetujui"),
+    "sent_to_siak": _l("Diproses di SIAK"),
+    "issued": _l("Dokumen terbit"),
+    "ready_for_collection": _l("Siap diambil di kecamatan"),
+    "collected": _l("Sudah diambil"),
+    "out_for_delivery": _l("Sedang diantar Satgas Pamor"),
+    "delivered": _l("Sudah diterima"),
+    "cancelled": _l("Dibatalkan"),
+}
+
+ACTION = {
+    "submit": _l("Permohonan dikirim"),
+    "cancel": _l("Permohonan dibatalkan"),
+    "claim": _l("Mulai diperiksa petugas"),
+    "release": _l("Dikembalikan ke antrean"),
+    "return": _l("Dikembalikan untuk perbaikan"),
+    "resubmit": _l("Perbaikan dikirim"),
+    "reject": _l("Permohonan ditolak"),
+    "approve": _l("Disetujui petugas"),
+    "verify": _l("Diverifikasi"),
+    "verify_return": _l("Dikembalikan ke petugas oleh verifikator"),
+    "send_to_siak": _l("Dikirim ke SIAK"),
+    "issue": _l("Dokumen terbit"),
+    "ready": _l("Siap diambil"),
+    "collect": _l("Diambil"),
+    "dispatch": _l("Diantar Satgas Pamor"),
+    "deliver": _l("Diterima"),
+}
+
+
+def status_label(code: str) -> str:
+    return str(STATUS.get(code, code))
+
+
+def action_label(code: str) -> str:
+    return str(ACTION.get(code, code))
+
+
+def service_label(req) -> str:
+    """"Akta Kelahiran — Pencatatan kelahiran" for a request (the variant only when there are several)."""
+    service = get_catalogue().service(req.service_code)
+    text = _(service.label)
+    if req.variant_code and len(service.variants) > 1:
+        text += " — " + _(service.variant(req.variant_code).label)
+    return text

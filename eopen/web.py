@@ -1,0 +1,67 @@
+"""Cross-cutting response handling: security headers, gzip, template helpers."""
+from __future__ import annotations
+
+import gzip
+
+from flask import Flask, Response, request
+from flask_babel import get_locale
+
+HTMX_FILE = "js/htmx-2.0.11.min.js"
+COMPRESSIBLE = {"text/html", "text/css", "application/javascript", "text/javascript", "image/svg+xml",
+                "text/csv", "application/json", "text/plain"}
+CSP = ("default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
+       "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
+
+
+def register(app: Flask) -> None:
+    static_cache: dict[tuple[str, float], bytes] = {}
+
+    from .services import labels
+
+    @app.context_processor
+    def template_globals():
+        return {"htmx_file": HTMX_FILE, "current_locale": str(get_locale() or "id"),
+                "catalogue_label": labels.service_label, "status_label": labels.status_label,
+                "action_label": labels.action_label}
+
+    @app.after_request
+    def headers(response: Response) -> Response:
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        if request.endpoint != "static" and "Cache-Control" not in response.headers:
+            # Pages carry personal data: never keep them in a shared cache.
+            response.headers["Cache-Control"] = "no-store"
+        return _compress(response, static_cache)
+
+
+def _compress(response: Response, cache: dict) -> Response:
+    """gzip text responses for clients that accept it (slow networks pay per byte)."""
+    if (response.status_code < 200 or response.status_code >= 300
+            or "gzip" not in request.headers.get("Accept-Encoding", "")
+            or response.headers.get("Content-Encoding")
+            or response.mimetype not in COMPRESSIBLE
+            or response.is_streamed and not response.direct_passthrough):
+        return response
+    key = None
+    if request.endpoint == "static" and response.last_modified:
+        key = (request.path, response.last_modified.timestamp())
+    body = cache.get(key) if key else None
+    if body is None:
+        response.direct_passthrough = False
+        raw = response.get_data()
+        if len(raw) < 512:
+            return response
+        body = gzip.compress(raw, compresslevel=6, mtime=0)
+        if key:
+            cache[key] = body
+    response.direct_passthrough = False
+    response.set_data(body)
+    response.headers["Content-Encoding"] = "gzip"
+    response.headers["Content-Length"] = str(len(body))
+    response.vary.add("Accept-Encoding")
+    if response.headers.get("ETag"):
+        etag, weak = response.get_etag()
+        response.set_etag(etag + "-gz", weak=weak)
+    return response

@@ -1,0 +1,131 @@
+"""The resident's journey through the test client: sign up, add a child, apply, upload, submit, track."""
+from __future__ import annotations
+
+import io
+import re
+from datetime import date, timedelta
+
+from PIL import Image
+from sqlalchemy import func, select
+
+from eopen.extensions import db
+from eopen.models import Event, Person, ServiceRequest, User
+
+
+def photo_bytes(size=(1600, 1200)) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", size, (200, 190, 180)).save(buf, "JPEG", quality=90)
+    return buf.getvalue()
+
+
+SIGNUP = {
+    "nik": "3275 0115 0590 0007", "no_kk": "3275011001150099", "full_name": "Rina Wati",
+    "birth_date": "1990-05-15", "sex": "L", "phone": "0812-3456-0007", "email": "",
+    "kelurahan": "32.75.01.1001", "rw": "1", "rt": "2", "street": "Jl. Melati 3",
+    "password": "rahasia-123", "password_confirm": "rahasia-123",
+}
+
+
+def location_path(response) -> str:
+    return response.headers["Location"]
+
+
+def test_signup_validates_and_keeps_input(client):
+    bad = {**SIGNUP, "nik": "12345", "phone": "12"}
+    r = client.post("/daftar", data=bad)
+    assert r.status_code == 422
+    html = r.get_data(as_text=True)
+    assert "<title>Galat:" in html
+    assert 'href="#nik"' in html and 'href="#phone"' in html  # every problem at once, linked to its field
+    assert 'value="Rina Wati"' in html  # what was typed is kept
+    assert "16 angka" in html
+
+
+def test_signup_unknown_province_is_refused_but_unknown_kecamatan_only_warns(client, app):
+    r = client.post("/daftar", data={**SIGNUP, "nik": "9975011505900007"})
+    assert r.status_code == 422
+    r = client.post("/daftar", data={**SIGNUP, "nik": "3275991505900007"}, follow_redirects=True)
+    assert r.status_code == 200
+    with app.app_context():
+        assert db.session.scalar(select(Person).where(Person.nik == "3275991505900007")) is not None
+
+
+def test_nik_cannot_be_registered_twice(client, make_resident, app):
+    user_id = make_resident()
+    with app.app_context():
+        nik = db.session.get(User, user_id).person.nik
+    r = client.post("/daftar", data={**SIGNUP, "nik": nik})
+    assert r.status_code == 422
+    assert "sudah terdaftar" in r.get_data(as_text=True)
+
+
+def test_login_with_nik_or_phone(client, make_resident, app):
+    user_id = make_resident(phone="+6281299990001")
+    with app.app_context():
+        nik = db.session.get(User, user_id).person.nik
+    r = client.post("/masuk", data={"identifier": nik, "password": "rahasia-123"})
+    assert r.status_code == 303
+    client.post("/keluar")
+    r = client.post("/masuk", data={"identifier": "0812-9999-0001", "password": "rahasia-123"})
+    assert r.status_code == 303
+    client.post("/keluar")
+    r = client.post("/masuk", data={"identifier": nik, "password": "salah-salah"})
+    assert r.status_code == 422
+
+
+def test_full_journey_akta_kelahiran(client, app):
+    r = client.post("/daftar", data=SIGNUP)
+    assert r.status_code == 303, r.get_data(as_text=True)
+    born = (date.today() - timedelta(days=10)).isoformat()
+    r = client.post("/keluarga/tambah", data={"full_name": "Bayi Rina", "nik": "", "birth_date": born, "sex": "P",
+                                             "relation": "anak"})
+    assert r.status_code == 303
+    r = client.post("/ajukan/", data={"service": "akta_kelahiran", "client_token": "tok-1"})
+    assert r.status_code == 303
+    # A double tap on the first step finds the same draft.
+    r2 = client.post("/ajukan/", data={"service": "akta_kelahiran", "client_token": "tok-1"})
+    assert location_path(r2) == location_path(r)
+    tracking_no = re.search(r"/ajukan/([^/]+)/", location_path(r)).group(1)
+    assert location_path(r).endswith("/untuk")  # only one variant: the variant page is skipped
+    with app.app_context():
+        child = db.session.scalar(select(Person).where(Person.full_name == "Bayi Rina"))
+    r = client.post(f"/ajukan/{tracking_no}/untuk", data={"person": child.id})
+    assert location_path(r).endswith("/data")
+    data = {"tempat_lahir": "Bekasi", "jam_lahir": "08:30", "jenis_kelahiran": "tunggal", "kelahiran_ke": "1",
+            "penolong_kelahiran": "bidan", "berat_bayi_kg": "3,2", "panjang_bayi_cm": "49",
+            "nama_ayah": "Rudi", "nik_ayah": "", "nama_ibu": "Rina Wati", "nik_ibu": "3275015505900008"}
+    r = client.post(f"/ajukan/{tracking_no}/data", data={**data, "nik_ibu": "123"})
+    assert r.status_code == 422
+    assert 'value="Bekasi"' in r.get_data(as_text=True)
+    r = client.post(f"/ajukan/{tracking_no}/data", data=data)
+    assert r.status_code == 303 and "/dokumen/surat_keterangan_lahir" in location_path(r)
+    # Not submittable yet.
+    r = client.post(f"/ajukan/{tracking_no}/periksa")
+    assert r.status_code == 422
+    for code in ("surat_keterangan_lahir", "bukti_perkawinan", "kk"):
+        r = client.post(f"/ajukan/{tracking_no}/dokumen/{code}",
+                        data={"file": (io.BytesIO(photo_bytes()), "foto.jpg")}, content_type="multipart/form-data")
+        assert r.status_code == 303, r.get_data(as_text=True)
+    assert location_path(r).endswith("/periksa")
+    r = client.get(f"/ajukan/{tracking_no}/periksa")
+    assert "Ubah" in r.get_data(as_text=True)
+    r = client.post(f"/ajukan/{tracking_no}/periksa")
+    assert r.status_code == 303 and location_path(r).endswith("/terkirim")
+    # Double submit: still one request, one submit event.
+    r = client.post(f"/ajukan/{tracking_no}/periksa")
+    assert r.status_code == 303
+    with app.app_context():
+        req = db.session.scalar(select(ServiceRequest).where(ServiceRequest.tracking_no == tracking_no))
+        assert req.status == "submitted" and req.due_date is not None
+        assert db.session.scalar(select(func.count(Event.id)).where(Event.request_id == req.id,
+                                                                    Event.action == "submit")) == 1
+        assert db.session.scalar(select(func.count(ServiceRequest.id))) == 1
+        doc_id = req.documents[0].id
+    r = client.get(f"/permohonan/{tracking_no}/tanda-terima")
+    html = r.get_data(as_text=True)
+    assert r.status_code == 200 and tracking_no in html and "<svg" in html
+    r = client.get(f"/permohonan/{tracking_no}")
+    assert r.status_code == 200 and "Permohonan dikirim" in r.get_data(as_text=True)
+    with client.get(f"/permohonan/{tracking_no}/dokumen/{doc_id}") as r:
+        assert r.status_code == 200 and r.mimetype == "image/jpeg"
+        assert r.headers["Cache-Control"] == "private, no-store"
