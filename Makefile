@@ -22,11 +22,11 @@ install: $(VENV)/.installed translations
 
 # Compiled message catalogues are build output, not sources.
 translations: $(VENV)/.installed
-	$(BIN)/pybabel compile -q -d eopen/translations
+	$(BIN)/pybabel compile -d eopen/translations
 
 extract-messages: $(VENV)/.installed
-	$(BIN)/pybabel extract -q -F babel.cfg -k _l -k lazy_gettext -o eopen/translations/messages.pot .
-	$(BIN)/pybabel update -q -i eopen/translations/messages.pot -d eopen/translations --no-fuzzy-matching
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output -o eopen/translations/messages.pot .
+	$(BIN)/pybabel update -i eopen/translations/messages.pot -d eopen/translations --no-fuzzy-matching
 
 run: install
 	$(BIN)/flask db upgrade

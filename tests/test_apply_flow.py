@@ -54,7 +54,7 @@ def test_nik_cannot_be_registered_twice(client, make_resident, app):
     user_id = make_resident()
     with app.app_context():
         nik = db.session.get(User, user_id).person.nik
-    r = client.post("/daftar", data={**SIGNUP, "nik": nik})
+    r = client.post("/daftar", data={**SIGNUP, "nik": nik, "password": "lain-sandi-9", "password_confirm": "lain-sandi-9"})
     assert r.status_code == 422
     assert "sudah terdaftar" in r.get_data(as_text=True)
 
@@ -129,3 +129,47 @@ def test_full_journey_akta_kelahiran(client, app):
     with client.get(f"/permohonan/{tracking_no}/dokumen/{doc_id}") as r:
         assert r.status_code == 200 and r.mimetype == "image/jpeg"
         assert r.headers["Cache-Control"] == "private, no-store"
+
+
+def test_signup_sent_twice_makes_one_account(client, app):
+    first = client.post("/daftar", data=SIGNUP)
+    assert first.status_code == 303
+    client.post("/keluar")
+    second = client.post("/daftar", data=SIGNUP)
+    assert second.status_code == 303
+    with app.app_context():
+        assert db.session.scalar(select(func.count(User.id)).where(User.phone == "+6281234560007")) == 1
+
+
+def test_member_added_twice_is_stored_once(client, app):
+    client.post("/daftar", data=SIGNUP)
+    member = {"full_name": "Anak Satu", "nik": "", "birth_date": "2020-01-02", "sex": "L", "relation": "anak"}
+    assert client.post("/keluarga/tambah", data=member).status_code == 303
+    assert client.post("/keluarga/tambah", data=member).status_code == 303
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Person.id)).where(Person.full_name == "Anak Satu")) == 1
+
+
+def test_nik_check_as_you_type_returns_only_the_block(client):
+    r = client.get("/daftar?nik=3275015505900001&birth_date=1990-05-15&sex=L",
+                   headers={"HX-Request": "true", "HX-Target": "nik-check"})
+    html = r.get_data(as_text=True)
+    assert r.status_code == 200 and html.lstrip().startswith('<div id="nik-check"') and "perempuan" in html
+    full = client.get("/daftar?nik=3275015505900001").get_data(as_text=True)
+    assert "<html" in full and 'value="3275015505900001"' in full
+
+
+def test_resident_cancels_a_submitted_request(client, app, make_resident, make_request, login):
+    user_id = make_resident()
+    req_id = make_request(user_id, status="submitted")
+    login(user_id)
+    with app.app_context():
+        no = db.session.get(ServiceRequest, req_id).tracking_no
+    assert "Batalkan permohonan" in client.get(f"/permohonan/{no}").get_data(as_text=True)
+    r = client.post(f"/permohonan/{no}/batal")
+    assert r.status_code == 303
+    assert client.post(f"/permohonan/{no}/batal").status_code == 303  # twice: no error, no second event
+    with app.app_context():
+        req = db.session.get(ServiceRequest, req_id)
+        assert req.status == "cancelled"
+        assert [e.action for e in req.events] == ["cancel"]

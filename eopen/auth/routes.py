@@ -1,3 +1,5 @@
+from datetime import date
+
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
@@ -5,7 +7,8 @@ from flask_login import current_user, login_required, login_user, logout_user
 from ..extensions import db, login_manager
 from ..forms import options
 from ..main.routes import safe_next
-from ..services import accounts, reference
+from .. import htmx
+from ..services import accounts, identity, reference
 from . import bp
 from .forms import LoginForm, SignupForm
 
@@ -30,8 +33,15 @@ def _kelurahan_field(form: SignupForm) -> None:
 def signup():
     if current_user.is_authenticated:
         return redirect(url_for("main.home"))
-    form = SignupForm()
+    # GET /daftar?nik=… checks the NIK as it is typed (htmx swaps in only the "nik-check" block; without
+    # JavaScript the same URL is a full page with the check shown and the values kept).
+    form = SignupForm(formdata=request.args) if request.method == "GET" and request.args.get("nik") else SignupForm()
     _kelurahan_field(form)
+    nik_check = None
+    if request.method == "GET" and form.nik.data:
+        nik_check = identity.check_nik(form.nik.data, birth_date=_date_arg("birth_date"),
+                                       sex=request.args.get("sex") if request.args.get("sex") in ("L", "P") else None)
+        return htmx.render("auth/signup.html", blocks={"nik-check": "nik_check"}, form=form, nik_check=nik_check)
     if form.validate_on_submit():
         data = accounts.SignupData(
             nik=form.nik.data, no_kk=form.no_kk.data, full_name=form.full_name.data, birth_date=form.birth_date.data,
@@ -52,6 +62,13 @@ def signup():
             return redirect(url_for("resident.household"), code=303)
     status = 422 if form.errors else 200
     return render_template("auth/signup.html", form=form), status
+
+
+def _date_arg(name: str):
+    try:
+        return date.fromisoformat(request.args.get(name, ""))
+    except ValueError:
+        return None
 
 
 @bp.route("/masuk", methods=["GET", "POST"])

@@ -7,14 +7,15 @@ import segno
 from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
 from markupsafe import Markup
 from sqlalchemy import select
 
 from ..extensions import db
 from ..forms import MemberForm, RELATION_LABELS
 from ..main.routes import safe_next
-from ..models import RequestDocument, ServiceRequest, utcnow
-from ..services import accounts, scope, sla, uploads
+from ..models import RequestDocument, ServiceRequest
+from ..services import accounts, lifecycle, scope, sla, uploads
 from ..services.catalogue import get_catalogue
 from . import bp
 
@@ -79,10 +80,6 @@ def requests():
     return render_template("resident/requests.html", rows=rows)
 
 
-def _timeline(req: ServiceRequest):
-    return [event for event in req.events]
-
-
 @bp.get("/permohonan/<tracking_no>")
 @login_required
 def request_detail(tracking_no):
@@ -91,9 +88,30 @@ def request_detail(tracking_no):
         return redirect(url_for("apply.resume", tracking_no=tracking_no), code=303)
     service = get_catalogue().service(req.service_code)
     variant = service.variant(req.variant_code) if req.variant_code else None
-    days_left = sla.time_left(req.due_date, sla.local_date(utcnow())) if req.due_date else None
+    days_left = sla.time_left(req.due_date, sla.today_local()) if req.due_date else None
     return render_template("resident/detail.html", req=req, service=service, variant=variant,
-                           events=_timeline(req), days_left=days_left)
+                           events=req.events, days_left=days_left, form=FlaskForm(),
+                           can_cancel="cancel" in lifecycle.allowed_actions(req, current_user))
+
+
+@bp.post("/permohonan/<tracking_no>/batal")
+@role_required("resident", "institution")
+def cancel(tracking_no):
+    req = visible_request(tracking_no)
+    form = FlaskForm()
+    if not form.validate_on_submit():
+        abort(400)
+    if req.status == "cancelled":  # sent twice
+        return redirect(url_for("resident.request_detail", tracking_no=tracking_no), code=303)
+    try:
+        lifecycle.perform(req, "cancel", current_user)
+    except lifecycle.TransitionError as error:
+        db.session.rollback()
+        flash(str(error), "warning")
+    else:
+        db.session.commit()
+        flash(_("Permohonan %(no)s dibatalkan.", no=tracking_no), "success")
+    return redirect(url_for("resident.request_detail", tracking_no=tracking_no), code=303)
 
 
 @bp.get("/permohonan/<tracking_no>/terkirim")

@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import RT, RW, Household, Person, User
+from ..models import RT, RW, Household, Person, User, utcnow
 from . import identity
 
 MIN_PASSWORD = 8
@@ -79,7 +79,12 @@ def register_resident(data: SignupData) -> tuple[User, list[str]]:
     """Create the account, joining the household of the KK if it is already known.
 
     Every field is checked before anything is refused, so the resident sees all problems at once.
+    The same sign-up sent twice (a double tap, a retry on a flaky network) returns the account made
+    the first time instead of refusing the NIK as taken.
     """
+    replayed = _replayed_signup(data)
+    if replayed is not None:
+        return replayed, []
     errors: dict[str, str] = {}
     kk = identity.check_kk(data.no_kk)
     if kk.errors:
@@ -129,8 +134,23 @@ def register_resident(data: SignupData) -> tuple[User, list[str]]:
     return user, warnings
 
 
+REPLAY_WINDOW = timedelta(minutes=15)
+
+
+def _replayed_signup(data: SignupData) -> User | None:
+    nik = "".join(ch for ch in data.nik if ch.isdigit())
+    user = db.session.scalar(select(User).join(User.person).where(Person.nik == nik))
+    if user is None or utcnow() - user.created_at > REPLAY_WINDOW or not user.check_password(data.password):
+        return None
+    return user
+
+
 def add_member(household: Household, *, full_name: str, nik: str | None, birth_date: date, sex: str,
                relation: str) -> tuple[Person, list[str]]:
+    same = next((p for p in household.members
+                 if p.full_name.casefold() == full_name.strip().casefold() and p.birth_date == birth_date), None)
+    if same is not None:  # sent twice: a family has no two members with one name and birth date
+        return same, []
     warnings: list[str] = []
     value = None
     if nik and nik.strip():
