@@ -16,6 +16,46 @@ def options(pairs, optgroup=None) -> list[SelectChoice]:
     return [SelectChoice(value, label, optgroup=optgroup) for value, label in pairs]
 
 
+# WTForms ships no Indonesian messages: its built-in ones are mapped to ours (translated by Babel like
+# every other string). Anything not listed falls back to a plain "please check" message.
+WTFORMS_MESSAGES = {
+    "Not a valid choice.": _l("Pilihan tidak dikenali. Pilih salah satu yang tersedia."),
+    "Invalid Choice: could not coerce.": _l("Pilihan tidak dikenali. Pilih salah satu yang tersedia."),
+    "Choices cannot be None.": _l("Pilihan tidak dikenali. Pilih salah satu yang tersedia."),
+    "Not a valid integer value.": _l("Isi dengan angka saja, misalnya 3."),
+    "Not a valid decimal value.": _l("Isi dengan angka saja, misalnya 3,2."),
+    "Not a valid float value.": _l("Isi dengan angka saja, misalnya 3,2."),
+    "Not a valid date value.": _l("Tanggal tidak dikenali. Tulis seperti 17-08-2024 (tanggal-bulan-tahun)."),
+    "Not a valid datetime value.": _l("Tanggal tidak dikenali. Tulis seperti 17-08-2024 (tanggal-bulan-tahun)."),
+    "Not a valid time value.": _l("Jam tidak dikenali. Tulis seperti 08:30."),
+    "This field is required.": _l("Bagian ini wajib diisi."),
+    "Invalid email address.": _l("Alamat email belum benar, misalnya nama@contoh.id."),
+    "CSRF token missing.": _l("Formulir kedaluwarsa. Muat ulang halaman lalu kirim lagi."),
+    "Invalid CSRF Token.": _l("Formulir kedaluwarsa. Muat ulang halaman lalu kirim lagi."),
+    "CSRF token expired.": _l("Formulir kedaluwarsa. Muat ulang halaman lalu kirim lagi."),
+    "CSRF failed.": _l("Formulir kedaluwarsa. Muat ulang halaman lalu kirim lagi."),
+}
+FALLBACK_MESSAGE = _l("Isian ini belum benar. Periksa kembali.")
+
+
+class _Messages:
+    """A WTForms translations object answering in the user's language."""
+
+    def gettext(self, string):
+        return str(WTFORMS_MESSAGES.get(string, FALLBACK_MESSAGE))
+
+    def ngettext(self, singular, plural, n):
+        return self.gettext(singular)
+
+
+class Form(FlaskForm):
+    """Base of every form: WTForms' own messages come out in Indonesian (or English)."""
+
+    class Meta:
+        def get_translations(self, form):
+            return _Messages()
+
+
 SEX_CHOICES = options([("L", _l("Laki-laki")), ("P", _l("Perempuan"))])
 RELATION_LABELS = {
     "kepala_keluarga": _l("Kepala keluarga"), "suami": _l("Suami"), "istri": _l("Istri"), "anak": _l("Anak"),
@@ -45,7 +85,7 @@ class LocalDateField(DateField):
             raise ValueError(_l("Tanggal tidak dikenali. Tulis seperti 17-08-2024 (tanggal-bulan-tahun)."))
 
 
-class PersonFields(FlaskForm):
+class PersonFields(Form):
     """Name, NIK (optional), birth date and sex of a person: used for KK members and institutions' subjects."""
     full_name = StringField(_l("Nama lengkap"), validators=[
         required(_l("Isi nama lengkap seperti tertulis di akta atau KK.")), Length(max=120)])

@@ -161,6 +161,17 @@ def test_phone_photo_is_upright_small_and_stripped(phone_jpeg):
     assert not (r > 170 and g < 90 and b < 90)
 
 
+def test_metadata_is_dropped_from_small_photos_too():
+    # No resize, no colour conversion: the metadata must still not reach the encoder.
+    xmp = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF/></x:xmpmeta>'
+    raw = jpeg_bytes(document_photo((800, 600)), exif=phone_exif(1), comment=b"Jl. Ir. H. Juanda",
+                     xmp=xmp)
+    result = normalise_upload(raw)
+    assert (result.width, result.height) == (800, 600)
+    assert set(jpeg_markers(result.data)).isdisjoint({0xE1, 0xE2, 0xFE})
+    assert b"Juanda" not in result.data and b"xmpmeta" not in result.data
+
+
 def test_text_stays_legible(phone_jpeg):
     # A crude legibility proxy: the text band still has crisp dark strokes on light paper.
     out = Image.open(io.BytesIO(normalise_upload(phone_jpeg).data)).convert("L")

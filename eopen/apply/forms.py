@@ -5,26 +5,25 @@ from datetime import date
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField, HiddenField, RadioField, SelectField, StringField, TextAreaField, TimeField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
-from ..forms import LocalDateField, PersonFields, options, required
+from ..forms import Form, LocalDateField, PersonFields, options, required
 from ..services import identity
 
 
-class ServiceForm(FlaskForm):
+class ServiceForm(Form):
     service = RadioField(_l("Layanan apa yang Anda perlukan?"),
                          validators=[required(_l("Pilih salah satu layanan."))])
     client_token = HiddenField()
 
 
-class VariantForm(FlaskForm):
+class VariantForm(Form):
     variant = RadioField(_l("Jenis permohonan"), validators=[required(_l("Pilih jenis permohonan."))])
 
 
-class MemberChoiceForm(FlaskForm):
+class MemberChoiceForm(Form):
     person = RadioField(_l("Untuk siapa permohonan ini?"), coerce=int,
                         validators=[required(_l("Pilih untuk siapa permohonan ini."))])
 
@@ -34,16 +33,16 @@ class OtherPersonForm(PersonFields):
                             validators=[required(_l("Pilih kelurahan tempat orang ini tinggal."))])
 
 
-class UploadForm(FlaskForm):
+class UploadForm(Form):
     file = FileField(_l("Pilih foto atau PDF"))
 
 
-class SptjmForm(FlaskForm):
+class SptjmForm(Form):
     agree = BooleanField(_l("Saya menyatakan pernyataan di atas benar"),
                          validators=[InputRequired(message=_l("Centang pernyataan jika Anda setuju membuat SPTJM."))])
 
 
-class SubmitForm(FlaskForm):
+class SubmitForm(Form):
     pass
 
 
@@ -84,7 +83,7 @@ def data_form_class(fields):
             attrs[spec.name] = StringField(label, render_kw={"inputmode": "numeric", "maxlength": 24}, **kw)
         else:  # the catalogue loader rejects unknown types; this keeps a new type from slipping through
             raise ValueError(f"unknown field type {spec.type}")
-    return type("DataForm", (FlaskForm,), attrs)
+    return type("DataForm", (Form,), attrs)
 
 
 def _number_in(low, high):

@@ -189,6 +189,7 @@ def subject(tracking_no):
             db.session.commit()
             return go_on(req, apps.Step("subject"))
     return render_template("apply/subject.html", form=form, req=req, members=members,
+                           service=apps.service_of(req), variant=apps.variant_of(req),
                            back=back_link(req, apps.Step("subject"))), 422 if form.errors else 200
 
 
@@ -213,6 +214,7 @@ def _subject_other(req: ServiceRequest):
                 flash(warning, "warning")
             return go_on(req, apps.Step("subject"))
     return render_template("apply/subject_other.html", form=form, req=req,
+                           service=apps.service_of(req), variant=apps.variant_of(req),
                            back=back_link(req, apps.Step("subject"))), 422 if form.errors else 200
 
 

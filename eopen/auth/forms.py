@@ -1,12 +1,11 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import EmailField, IntegerField, PasswordField, RadioField, SelectField, StringField
 from wtforms.validators import Email, EqualTo, InputRequired, Length, NumberRange, Optional
 
-from ..forms import SEX_CHOICES, LocalDateField, required
+from ..forms import SEX_CHOICES, Form, LocalDateField, required
 
 
-class SignupForm(FlaskForm):
+class SignupForm(Form):
     nik = StringField(_l("NIK"), validators=[required(_l("Isi NIK Anda (16 angka, ada di KTP-el atau KK)."))],
                       render_kw={"inputmode": "numeric", "autocomplete": "off", "maxlength": 24})
     no_kk = StringField(_l("Nomor Kartu Keluarga (No. KK)"),
@@ -41,7 +40,7 @@ class SignupForm(FlaskForm):
         render_kw={"autocomplete": "new-password"})
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     identifier = StringField(_l("NIK, nomor HP, atau nama pengguna"), validators=[
         required(_l("Isi NIK, nomor HP, atau nama pengguna."))], render_kw={"autocomplete": "username"})
     password = PasswordField(_l("Kata sandi"), validators=[required(_l("Isi kata sandi."))],

@@ -7,12 +7,11 @@ import segno
 from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
 from markupsafe import Markup
 from sqlalchemy import select
 
 from ..extensions import db
-from ..forms import MemberForm, RELATION_LABELS
+from ..forms import RELATION_LABELS, Form, MemberForm
 from ..main.routes import safe_next
 from ..models import RequestDocument, ServiceRequest
 from ..services import accounts, lifecycle, scope, sla, uploads
@@ -90,7 +89,7 @@ def request_detail(tracking_no):
     variant = service.variant(req.variant_code) if req.variant_code else None
     days_left = sla.time_left(req.due_date, sla.today_local()) if req.due_date else None
     return render_template("resident/detail.html", req=req, service=service, variant=variant,
-                           events=req.events, days_left=days_left, form=FlaskForm(),
+                           events=req.events, days_left=days_left, form=Form(),
                            can_cancel="cancel" in lifecycle.allowed_actions(req, current_user))
 
 
@@ -98,7 +97,7 @@ def request_detail(tracking_no):
 @role_required("resident", "institution")
 def cancel(tracking_no):
     req = visible_request(tracking_no)
-    form = FlaskForm()
+    form = Form()
     if not form.validate_on_submit():
         abort(400)
     if req.status == "cancelled":  # sent twice

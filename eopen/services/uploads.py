@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import io
+import math
 import os
 import pathlib
 import re
@@ -22,6 +23,8 @@ import warnings
 import zlib
 from dataclasses import dataclass
 
+from babel.numbers import format_decimal
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from PIL import Image, ImageOps
 
@@ -38,8 +41,9 @@ MAX_OUTPUT_BYTES = 750 * 1024
 # decoded with libjpeg's DCT scaling (`draft`) straight to about the target size, so even that photo
 # costs ~20 MB to decode. PNG and HEIC have no such shortcut and are decoded in full (3-4 bytes per
 # pixel), so they get 64 MP: enough for a 48 MP iPhone HEIC, and at most ~256 MB for a single decode.
-# Pillow's own guard (MAX_IMAGE_PIXELS, a warning that we turn into an error) is set to the JPEG limit;
-# the explicit checks below also hold if the warnings filter is not in effect.
+# Pillow's own guard (MAX_IMAGE_PIXELS, a warning that we turn into an error) is set to the JPEG limit.
+# warnings.catch_warnings is not thread-safe before Python 3.14, so the explicit check after opening
+# is what holds when another thread resets the filters under us.
 MAX_PIXELS_JPEG = 110_000_000
 MAX_PIXELS_OTHER = 64_000_000
 
@@ -102,6 +106,7 @@ class Normalised:
 
 @functools.cache
 def _setup_pillow() -> None:
+    """Once per process: teach Pillow HEIC, and set its (process-wide) decompression-bomb limit."""
     import pillow_heif
 
     pillow_heif.register_heif_opener()
@@ -217,9 +222,9 @@ def _carries_foreign_data(trailer: bytes) -> bool:
 
 
 def _megabytes(n: int) -> str:
-    value = n / (1024 * 1024)
-    text = f"{value:.0f}" if value >= 10 or value == int(value) else f"{value:.1f}"
-    return text.replace(".", ",") + " MB"
+    # Rounded up, so a file just over the limit never reads as the limit itself.
+    value = math.ceil(n / (1024 * 1024) * 10) / 10
+    return format_decimal(value, format="#,##0.#", locale=get_locale() or "id") + " MB"
 
 
 def _wrong_type() -> UploadRejected:
