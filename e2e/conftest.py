@@ -7,17 +7,15 @@ JavaScript on and off.
 
 Accessibility: `axe(page, "name")` runs axe-core (the copy shipped with axe-playwright-python) on the
 page and fails the test with a readable list of violations. With JavaScript off, axe cannot run in
-that page (Chromium stops timers there, so `axe.run` never settles): the exact HTML the page shows
+that page (page.evaluate itself works, but `axe.run` never settles there): the exact HTML the page shows
 is then handed to a JavaScript-enabled checker page at the same URL (a route fulfils the document,
 so CSS and the strict CSP still apply; the page's own scripts are blocked so the DOM stays the
 no-JS one) and axe runs there.
 """
 from __future__ import annotations
 
-import io
 import itertools
 import logging
-import os
 import re
 import secrets
 import threading
@@ -285,9 +283,7 @@ def phone_photo(tmp_path_factory) -> Path:
         y += 88
     img = Image.blend(img, Image.effect_noise((width, height), 40).convert("RGB"), 0.12)
     path = tmp_path_factory.mktemp("photo") / "IMG_20250101_083000.jpg"
-    buf = io.BytesIO()
-    img.save(buf, "JPEG", quality=95)
-    path.write_bytes(buf.getvalue())
+    img.save(path, "JPEG", quality=95)
     assert 3_000_000 <= path.stat().st_size <= 6_500_000, path.stat().st_size
     return path
 

@@ -25,6 +25,10 @@ MOTHER_NIK = "3275015505900008"  # a woman born 15-05-1990 (day + 40)
 def test_akta_kelahiran_for_a_newborn(phone, phone_js, axe, sign_up, new_resident, phone_photo, live_server):
     page: Page = phone.new_page()
     resident = new_resident()
+    page.goto("/")
+    assert page.evaluate("() => [innerWidth, devicePixelRatio, navigator.maxTouchPoints > 0]") == [360, 2, True]
+    expect(page.locator("html")).to_have_attribute("lang", "id")
+    axe(page, "home")
 
     # Sign up → the household page.
     sign_up(page, resident)

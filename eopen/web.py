@@ -48,7 +48,9 @@ def _compress(response: Response, cache: dict) -> Response:
     if request.endpoint == "static" and response.last_modified:
         key = (request.path, response.last_modified.timestamp())
     body = cache.get(key) if key else None
-    if body is None:
+    if body is not None:
+        response.close()  # the file send_file opened is not needed: the compressed copy is cached
+    else:
         response.direct_passthrough = False
         raw = response.get_data()
         if len(raw) < 512:

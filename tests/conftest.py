@@ -44,6 +44,8 @@ def database(tmp_path_factory):
         reference.load_regions()
         demo.ensure_rws()
         db.session.commit()
+        db.session.remove()
+        db.engine.dispose()
     return url
 
 

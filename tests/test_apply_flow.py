@@ -173,3 +173,11 @@ def test_resident_cancels_a_submitted_request(client, app, make_resident, make_r
         req = db.session.get(ServiceRequest, req_id)
         assert req.status == "cancelled"
         assert [e.action for e in req.events] == ["cancel"]
+
+
+def test_static_files_are_gzipped_and_closed(client):
+    """The second request for a static file is served from the gzip cache (and closes the file)."""
+    for _ in range(2):
+        with client.get("/static/css/eopen.css", headers={"Accept-Encoding": "gzip"}) as r:
+            assert r.status_code == 200 and r.headers["Content-Encoding"] == "gzip"
+            assert "Accept-Encoding" in r.headers["Vary"]

@@ -303,6 +303,15 @@ def test_verifier_must_be_the_current_step(chain, request_in, user):
         assert error.value.reason == "forbidden"
 
 
+def test_anonymous_is_not_the_system(request_in):
+    from flask_login import AnonymousUserMixin
+    req = request_in("approved")
+    assert allowed_actions(req, AnonymousUserMixin()) == []
+    with pytest.raises(TransitionError) as error:
+        perform(req, "send_to_siak", AnonymousUserMixin())
+    assert error.value.reason == "forbidden"
+
+
 def test_inactive_staff_may_not_act(request_in, user):
     req = request_in("submitted")
     operator = user("operator")
@@ -562,3 +571,11 @@ def test_anonymous_sees_nothing(app, request_in):
     from flask_login import AnonymousUserMixin
     request_in("submitted")
     assert visible_ids(AnonymousUserMixin()) == set()
+
+
+def test_the_request_object_is_fresh_after_perform(request_in, user):
+    req = request_in("submitted")
+    assert req.events == []  # loaded before the change
+    event = perform(req, "claim", user("operator"))
+    assert req.events == [event]
+    assert req.operator is not None and req.operator.id == user("operator").id

@@ -59,8 +59,8 @@ def data_form_class(fields):
     attrs = {}
     for spec in fields:
         label = _(spec.label)
-        validators = [required(_("Isi %(label)s.", label=label.lower()) if spec.type not in ("select",)
-                               else _("Pilih %(label)s.", label=label.lower()))] if spec.required else [Optional()]
+        message = _("Pilih: %(label)s.", label=label) if spec.type == "select" else _("Isi: %(label)s.", label=label)
+        validators = [required(message)] if spec.required else [Optional()]
         kw = {"validators": validators, "description": _(spec.hint) if spec.hint else ""}
         if spec.type == "text":
             validators.append(Length(max=spec.max_length or 120))

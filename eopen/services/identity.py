@@ -11,6 +11,7 @@ from datetime import date
 from typing import Literal
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from . import regions
 
@@ -110,8 +111,9 @@ def _check_number(value: str, kind: Literal["nik", "kk"], today: date, *,
             "%(label)s hanya boleh berisi angka. Pastikan tidak ada huruf, misalnya huruf O "
             "yang seharusnya angka 0.", label=label) + " " + fix])
     if len(digits) != 16:
-        return IdCheck("", [_("%(label)s harus 16 angka. Anda mengetik %(n)d angka.",
-                              label=label, n=len(digits)) + " " + fix])
+        return IdCheck("", [ngettext("%(label)s harus 16 angka. Anda mengetik %(num)d angka.",
+                                     "%(label)s harus 16 angka. Anda mengetik %(num)d angka.",
+                                     len(digits), label=label) + " " + fix])
 
     check = IdCheck(digits)
     _check_region(check, label, fix)

@@ -23,13 +23,13 @@ from types import SimpleNamespace
 from typing import Any, NamedTuple
 
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, object_session
 
 from ..extensions import db
 from ..models import APPLICANT_ROLES, Event, ServiceRequest, User, utcnow
 from . import sla
+from .labels import status_label
 
 STATES = ("draft", "submitted", "in_review", "needs_revision", "rejected", "verifying", "approved",
           "sent_to_siak", "issued", "ready_for_collection", "collected", "out_for_delivery", "delivered",
@@ -74,27 +74,6 @@ TRANSITIONS: tuple[Transition, ...] = (
 TABLE: dict[str, Transition] = {t.action: t for t in TRANSITIONS}
 ACTIONS = tuple(TABLE)
 
-STATUS_LABELS = {
-    "draft": _l("Draf"),
-    "submitted": _l("Diajukan"),
-    "in_review": _l("Sedang diperiksa"),
-    "needs_revision": _l("Perlu perbaikan"),
-    "rejected": _l("Ditolak"),
-    "verifying": _l("Verifikasi pimpinan"),
-    "approved": _l("Disetujui"),
-    "sent_to_siak": _l("Diproses di SIAK"),
-    "issued": _l("Sudah terbit"),
-    "ready_for_collection": _l("Siap diambil"),
-    "collected": _l("Sudah diambil"),
-    "out_for_delivery": _l("Sedang diantar"),
-    "delivered": _l("Sudah diterima"),
-    "cancelled": _l("Dibatalkan"),
-}
-
-
-def status_label(status: str) -> str:
-    return str(STATUS_LABELS.get(status, status))
-
 
 class TransitionError(Exception):
     """``reason`` is one of REASONS; ``str(error)`` is a message for the user, already translated."""
@@ -122,7 +101,7 @@ def current_step(req: ServiceRequest) -> str | None:
 def _holds(role: str, req: ServiceRequest, actor: User | None) -> bool:
     if role == SYSTEM:
         return actor is None
-    if actor is None or not actor.active or actor.role == "admin":
+    if actor is None or not getattr(actor, "is_authenticated", False) or not actor.active or actor.role == "admin":
         return False
     if role == APPLICANT:
         return actor.role in APPLICANT_ROLES and actor.id == req.applicant_id
@@ -167,7 +146,8 @@ def _branch(transition: Transition, req: ServiceRequest) -> tuple[str, dict[str,
 def _due_date(session: Session, req: ServiceRequest, pending: SimpleNamespace):
     events = list(session.scalars(select(Event).where(Event.request_id == req.id).order_by(Event.id)))
     target = _service(req.service_code).target_days
-    return sla.due_date([*events, pending], target, sla.load_overrides(session), today=sla.local_date(pending.created_at))
+    return sla.due_date([*events, pending], target, sla.load_overrides(session),
+                        today=sla.local_date(pending.created_at))
 
 
 def perform(req: ServiceRequest, action: str, actor: User | None, *, note: str | None = None,
@@ -223,7 +203,8 @@ def perform(req: ServiceRequest, action: str, actor: User | None, *, note: str |
         session.expire(req)
         raise TransitionError(
             "conflict",
-            _("Permohonan ini baru saja diubah oleh orang lain. Muat ulang halaman untuk melihat keadaan terbarunya."),
+            _("Permohonan ini baru saja diubah oleh orang lain. "
+              "Muat ulang halaman untuk melihat keadaan terbarunya."),
             action=action, status=from_status)
 
     event = Event(request_id=req.id, actor_id=actor.id if actor is not None else None, action=action,
