@@ -28,6 +28,50 @@ def register(app: Flask) -> None:
             for row in accounts:
                 click.echo(f"  {row['role']:<12} {row['login']:<22} {row['password']}   {row['name']}")
 
+    @group.group("holiday")
+    def holiday():
+        """Corrections to the holiday calendar (extra cuti bersama, or a listed holiday that is worked)."""
+
+    @holiday.command("add")
+    @click.argument("day", type=click.DateTime(formats=["%Y-%m-%d"]))
+    @click.argument("name")
+    @click.option("--workday", is_flag=True, help="The day is worked although the calendar lists it as a holiday.")
+    def holiday_add(day, name: str, workday: bool):
+        """Add or change the override for DAY (YYYY-MM-DD)."""
+        from .models import HolidayOverride
+        row = db.session.get(HolidayOverride, day.date()) or HolidayOverride(day=day.date())
+        row.is_holiday = not workday
+        row.name = name
+        db.session.add(row)
+        db.session.commit()
+        click.echo(f"{row.day}: {'working day' if workday else 'holiday'} ({name})")
+
+    @holiday.command("remove")
+    @click.argument("day", type=click.DateTime(formats=["%Y-%m-%d"]))
+    def holiday_remove(day):
+        """Remove the override for DAY; the national calendar applies again."""
+        from .models import HolidayOverride
+        row = db.session.get(HolidayOverride, day.date())
+        if row is None:
+            raise click.ClickException(f"no override for {day.date()}")
+        db.session.delete(row)
+        db.session.commit()
+        click.echo(f"{day.date()}: override removed")
+
+    @holiday.command("list")
+    @click.option("--year", type=int, default=None, help="Also list the national holidays of this year.")
+    def holiday_list(year: int | None):
+        """List the overrides (and, with --year, the calendar the SLA clock uses)."""
+        from sqlalchemy import select
+
+        from .models import HolidayOverride
+        from .services import sla
+        for row in db.session.scalars(select(HolidayOverride).order_by(HolidayOverride.day)):
+            click.echo(f"{row.day}  {'holiday' if row.is_holiday else 'working day'}  {row.name}  (override)")
+        if year:
+            for day in sorted(sla.holidays_in(year)):
+                click.echo(f"{day}  holiday  {sla.holiday_name(day)}")
+
     @group.command("serve")
     @click.option("--host", default=None, help="Defaults to EOPEN_HOST or 127.0.0.1.")
     @click.option("--port", default=None, type=int, help="Defaults to EOPEN_PORT or 8000.")

@@ -46,6 +46,15 @@ def _holidays_in(year: int) -> frozenset[date]:
     return frozenset(calendar.keys())
 
 
+def holidays_in(year: int) -> frozenset[date]:
+    """The national holidays and cuti bersama of `year` (without the override table)."""
+    return _holidays_in(year)
+
+
+def holiday_name(day: date) -> str:
+    return holidays.country_holidays("ID", years=day.year, categories=HOLIDAY_CATEGORIES).get(day, "")
+
+
 def load_overrides(session: Session | None = None) -> dict[date, bool]:
     """The HolidayOverride table as {day: is_holiday}. Needs an app context (or a session)."""
     rows = (session or db.session).execute(select(HolidayOverride.day, HolidayOverride.is_holiday))
