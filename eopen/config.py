@@ -15,6 +15,8 @@ class Defaults:
         "eopen.auth",
         "eopen.resident",
         "eopen.apply",
+        "eopen.backoffice",
+        "eopen.verify",
         "field",
     ]
     BABEL_DEFAULT_LOCALE = "id"

@@ -16,12 +16,14 @@ from werkzeug.security import generate_password_hash
 
 from eopen import create_app
 from eopen.extensions import db
-from eopen.models import RT, RW, Event, HolidayOverride, Household, Person, RequestDocument, ServiceRequest, User
+from eopen.models import (RT, RW, AccessLog, Event, HolidayOverride, Household, IssuedDocument, Person, RequestDocument,
+                          ServiceRequest, SiakRecord, SigningKey, User)
 
 PASSWORD = "rahasia-123"
 _PASSWORD_HASH = generate_password_hash(PASSWORD)
 # Emptied after every test, children first. Regions, RWs and RTs are reference data kept for the session.
-PER_TEST_TABLES = [Event, RequestDocument, ServiceRequest, User, Person, Household, HolidayOverride]
+PER_TEST_TABLES = [AccessLog, IssuedDocument, SiakRecord, Event, RequestDocument, ServiceRequest, SigningKey, User, Person,
+                   Household, HolidayOverride]
 
 
 def _database_url(tmp_root) -> str:

@@ -41,6 +41,8 @@ ALLOWED = {
     ("cancel", "submitted", "resident"): "cancelled",
     ("cancel", "submitted", "institution"): "cancelled",
     ("claim", "submitted", "operator"): "in_review",
+    ("assign", "submitted", "penyelia"): "in_review",
+    ("assign", "in_review", "penyelia"): "in_review",
     ("release", "in_review", "operator"): "submitted",
     ("release", "in_review", "penyelia"): "submitted",
     ("return", "in_review", "operator"): "needs_revision",
@@ -143,16 +145,19 @@ def applicant_for(role: str) -> str:
 # --- every allowed transition --------------------------------------------------------------------
 
 @pytest.mark.parametrize("action,from_state,role", sorted(ALLOWED))
-def test_allowed_transition(chain, request_in, user, action, from_state, role):
+def test_allowed_transition(chain, request_in, user, people, action, from_state, role):
     req = request_in(from_state, by=applicant_for(role))
     actor = user(role)
-    event = perform(req, action, actor, note="  catatan uji  ", data={"why": "test"}, now=NOW)
+    data = {"why": "test", **({"operator_id": people.operator2} if action == "assign" else {})}
+    event = perform(req, action, actor, note="  catatan uji  ", data=data, now=NOW)
 
     assert req.status == ALLOWED[action, from_state, role]
     assert event.id is not None and event.request_id == req.id
     assert (event.action, event.from_status, event.to_status) == (action, from_state, req.status)
     assert event.actor_id == (actor.id if actor else None)
-    assert event.note == "catatan uji" and event.data == {"why": "test"} and event.created_at == NOW
+    assert event.note == "catatan uji" and event.data == data and event.created_at == NOW
+    if action == "assign":
+        assert req.operator_id == people.operator2
     assert req.updated_at == NOW
     assert [e.id for e in events_of(req)] == [event.id]
     db.session.commit()
@@ -283,7 +288,7 @@ def test_only_the_claiming_operator_reviews(request_in, user):
             perform(req, action, other, note="catatan")
         assert error.value.reason == "forbidden"
     # The penyelia frees it; then anyone of the kecamatan's operators may claim it.
-    assert allowed_actions(req, user("penyelia")) == ["release", "reject"]
+    assert allowed_actions(req, user("penyelia")) == ["assign", "release", "reject"]
     perform(req, "release", user("penyelia"))
     assert req.status == "submitted" and req.operator_id is None
     perform(req, "claim", other)
@@ -579,3 +584,26 @@ def test_the_request_object_is_fresh_after_perform(request_in, user):
     event = perform(req, "claim", user("operator"))
     assert req.events == [event]
     assert req.operator is not None and req.operator.id == user("operator").id
+
+
+def test_assign_needs_an_operator_of_the_kecamatan(chain, request_in, user, people):
+    req = request_in("submitted")
+    for bad in (None, people.operator_far, people.penyelia, 999999):
+        with pytest.raises(TransitionError) as error:
+            perform(req, "assign", user("penyelia"), data={"operator_id": bad})
+        assert error.value.reason == "forbidden"
+    assert req.status == "submitted" and event_count() == 0
+    perform(req, "assign", user("penyelia"), data={"operator_id": people.operator2})
+    assert (req.status, req.operator_id) == ("in_review", people.operator2)
+
+
+def test_resubmitted_request_waits_for_the_operator_who_returned_it(chain, request_in, user, people):
+    req = request_in("in_review")
+    perform(req, "return", user("operator"), note="Foto KK buram")
+    perform(req, "resubmit", user("resident"))
+    assert (req.status, req.operator_id) == ("submitted", people.operator)
+    assert "claim" not in allowed_actions(req, user("operator2"))
+    with pytest.raises(TransitionError):
+        perform(req, "claim", user("operator2"))
+    perform(req, "claim", user("operator"))
+    assert req.status == "in_review"

@@ -1,10 +1,11 @@
 from .base import utcnow
 from .people import APPLICANT_ROLES, RELATIONS, ROLES, STAFF_ROLES, Household, Person, User
 from .region import CITY_CODE, LEVELS, RT, RW, Region
-from .request import Event, HolidayOverride, RequestDocument, ServiceRequest
+from .request import (AccessLog, Event, HolidayOverride, IssuedDocument, RequestDocument, ServiceRequest, SiakRecord,
+                      SigningKey)
 
 __all__ = [
     "utcnow", "APPLICANT_ROLES", "RELATIONS", "ROLES", "STAFF_ROLES", "Household", "Person", "User",
     "CITY_CODE", "LEVELS", "RT", "RW", "Region", "Event", "HolidayOverride", "RequestDocument",
-    "ServiceRequest",
+    "ServiceRequest", "AccessLog", "IssuedDocument", "SiakRecord", "SigningKey",
 ]

@@ -72,6 +72,12 @@ class RequestDocument(db.Model):
     declaration: Mapped[str | None] = mapped_column(Text)
     uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
     uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The operator's verdict on this document: None (not yet), "accepted" or "returned" (with a reason).
+    review_status: Mapped[str | None] = mapped_column(String(10))
+    review_reason: Mapped[str | None] = mapped_column(String(40))
+    review_note: Mapped[str | None] = mapped_column(Text)
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    reviewed_at: Mapped[datetime | None]
 
     request: Mapped[ServiceRequest] = relationship(back_populates="documents")
 
@@ -99,3 +105,55 @@ class HolidayOverride(db.Model):
     day: Mapped[date] = mapped_column(primary_key=True)
     is_holiday: Mapped[bool]
     name: Mapped[str] = mapped_column(String(120))
+
+
+class AccessLog(db.Model):
+    """Who opened which request or document, when. Written on every staff view; never edited."""
+    __tablename__ = "access_log"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("service_request.id"), index=True)
+    document_id: Mapped[int | None] = mapped_column(ForeignKey("request_document.id"))
+    action: Mapped[str] = mapped_column(String(24))  # "view_request", "view_document", "download_pdf"
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+    user: Mapped[User] = relationship()
+
+
+class SigningKey(db.Model):
+    """Public halves of the keys that signed issued documents (the private key lives outside the repo)."""
+    __tablename__ = "signing_key"
+    key_id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    public_key: Mapped[str] = mapped_column(String(64))  # raw Ed25519 public key, hex
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class IssuedDocument(db.Model):
+    """A document issued as a signed PDF (KK, Akta Kelahiran, Akta Kematian)."""
+    __tablename__ = "issued_document"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("service_request.id"), unique=True)
+    number: Mapped[str] = mapped_column(String(40), unique=True)
+    doc_type: Mapped[str] = mapped_column(String(32))
+    holder_name: Mapped[str] = mapped_column(String(120))
+    content: Mapped[dict] = mapped_column(JSON)  # exactly what was signed
+    signature: Mapped[str] = mapped_column(String(128))  # base64url Ed25519 signature
+    key_id: Mapped[str] = mapped_column(ForeignKey("signing_key.key_id"))
+    storage_name: Mapped[str | None] = mapped_column(String(64))  # the PDF in the upload store
+    issued_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None]
+    revoked_reason: Mapped[str | None] = mapped_column(Text)
+    revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+
+    request: Mapped[ServiceRequest] = relationship()
+
+
+class SiakRecord(db.Model):
+    """What the local SIAK adapter recorded for a request (one per idempotency key)."""
+    __tablename__ = "siak_record"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("service_request.id"), unique=True)
+    idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
+    payload: Mapped[dict] = mapped_column(JSON)
+    reference: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

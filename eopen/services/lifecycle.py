@@ -9,6 +9,8 @@ Who may act is said with the staff roles plus four words that need the request t
 
 - ``applicant``: a resident or institution whose id is the request's ``applicant_id``;
 - ``claimant``: the operator who claimed the request (``operator_id``), in its kecamatan;
+- ``claimable``: an operator of the kecamatan, when nobody holds the request or it is theirs (a
+  request resubmitted after revision waits for the operator who returned it);
 - ``verifier``: a kasi/kabid/kadis whose role is the current step of the service's verification
   chain (``verification_steps[verification_index]``), city-wide;
 - ``system``: no user (the SIAK adapter / outbox), i.e. ``actor is None``.
@@ -36,7 +38,7 @@ STATES = ("draft", "submitted", "in_review", "needs_revision", "rejected", "veri
           "cancelled")
 FINAL_STATES = ("rejected", "collected", "delivered", "cancelled")
 
-APPLICANT, CLAIMANT, VERIFIER, SYSTEM = "applicant", "claimant", "verifier", "system"
+APPLICANT, CLAIMANT, CLAIMABLE, VERIFIER, SYSTEM = "applicant", "claimant", "claimable", "verifier", "system"
 KECAMATAN_ROLES = ("operator", "penyelia", "satgas")
 VERIFIER_ROLES = ("kasi", "kabid", "kadis")
 BRANCH = None  # to_state decided by _branch(): approve and verify
@@ -53,7 +55,10 @@ class Transition(NamedTuple):
 TRANSITIONS: tuple[Transition, ...] = (
     Transition("submit", ("draft",), "submitted", (APPLICANT,)),
     Transition("cancel", ("draft", "submitted"), "cancelled", (APPLICANT,)),
-    Transition("claim", ("submitted",), "in_review", ("operator",)),
+    # A request that comes back after revision waits for the operator who returned it (operator_id kept).
+    Transition("claim", ("submitted",), "in_review", (CLAIMABLE,)),
+    # The penyelia gives (or takes back and gives) a request to an operator of the kecamatan.
+    Transition("assign", ("submitted", "in_review"), "in_review", ("penyelia",)),
     Transition("release", ("in_review",), "submitted", (CLAIMANT, "penyelia")),
     Transition("return", ("in_review",), "needs_revision", (CLAIMANT,), note_required=True),
     Transition("resubmit", ("needs_revision",), "submitted", (APPLICANT,)),
@@ -107,6 +112,8 @@ def _holds(role: str, req: ServiceRequest, actor: User | None) -> bool:
         return actor.role in APPLICANT_ROLES and actor.id == req.applicant_id
     if role == CLAIMANT:
         return actor.role == "operator" and _in_kecamatan(actor, req) and req.operator_id == actor.id
+    if role == CLAIMABLE:
+        return actor.role == "operator" and _in_kecamatan(actor, req) and req.operator_id in (None, actor.id)
     if role == VERIFIER:
         return actor.role in VERIFIER_ROLES and actor.role == current_step(req)
     if role in KECAMATAN_ROLES:
@@ -150,6 +157,16 @@ def _due_date(session: Session, req: ServiceRequest, pending: SimpleNamespace):
                         today=sla.local_date(pending.created_at))
 
 
+def _assignee(session: Session, req: ServiceRequest, data: dict | None) -> int:
+    """The operator named in data["operator_id"]: an active operator of the request's kecamatan."""
+    operator = session.get(User, (data or {}).get("operator_id") or 0)
+    if (operator is None or operator.role != "operator" or not operator.active
+            or not _in_kecamatan(operator, req)):
+        raise TransitionError("forbidden", _("Pilih operator aktif dari kecamatan permohonan ini."),
+                              action="assign", status=req.status)
+    return operator.id
+
+
 def perform(req: ServiceRequest, action: str, actor: User | None, *, note: str | None = None,
             data: dict | None = None, now: datetime | None = None) -> Event:
     """Change ``req`` by ``action`` on behalf of ``actor`` (None: the system); return the Event written.
@@ -182,6 +199,8 @@ def perform(req: ServiceRequest, action: str, actor: User | None, *, note: str |
     to_status, changes = _branch(transition, req)
     if action == "claim":
         changes["operator_id"] = actor.id
+    elif action == "assign":
+        changes["operator_id"] = _assignee(session, req, data)
     elif action == "release":
         changes["operator_id"] = None
     elif action in ("submit", "resubmit"):

@@ -1,0 +1,2 @@
+"""Back office: operator pages (being written)."""
+from . import bp  # noqa: F401

@@ -1,0 +1,2 @@
+"""Back office: penyelia pages (being written)."""
+from . import bp  # noqa: F401

@@ -1,0 +1,2 @@
+"""Downloading issued documents (being written)."""
+from . import bp  # noqa: F401

@@ -1,0 +1,2 @@
+"""Revising a returned request (being written)."""
+from . import bp  # noqa: F401

@@ -1,0 +1,2 @@
+"""Public verification pages (being written)."""
+from . import bp  # noqa: F401
