@@ -4,7 +4,7 @@ from datetime import date
 from sqlalchemy import func, select
 
 from eopen.extensions import db
-from eopen.models import HolidayOverride, Region, User
+from eopen.models import HolidayOverride, Region, ServiceRequest, User
 from eopen.services import sla
 
 
@@ -21,6 +21,9 @@ def test_seed_twice_changes_nothing(app, tmp_path):
     with app.app_context():
         assert db.session.scalar(select(func.count(User.id))) == users == 9
         assert db.session.scalar(select(func.count(Region.code))) == regions
+        # One submitted demo request (three generated documents) for the back office to work on.
+        demo = db.session.scalars(select(ServiceRequest)).all()
+        assert [(r.service_code, r.status, len(r.documents)) for r in demo] == [("akta_kelahiran", "submitted", 3)]
     # The same passwords are printed both times, one account per role.
     assert first.output.split("Demo accounts")[1] == second.output.split("Demo accounts")[1]
     for role in ("resident", "institution", "satgas", "operator", "penyelia", "kasi", "kabid", "kadis", "admin"):

@@ -5,16 +5,17 @@ instance/demo_accounts.json (never in the repository) so they can be printed aga
 """
 from __future__ import annotations
 
+import io
 import json
 import os
 import secrets
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import RT, RW, Household, Person, Region, User
+from ..models import RT, RW, Household, Person, Region, ServiceRequest, User
 
 RWS_PER_KELURAHAN = 3
 RTS_PER_RW = 3
@@ -113,6 +114,45 @@ def load_demo(instance_path: str) -> list[dict]:
             changed = True
         accounts.append({"role": role, "login": username, "password": password, "name": name})
     db.session.flush()
+    _demo_request(db.session.scalar(select(User).where(User.person_id == head.id)))
     if changed:
         _save_passwords(instance_path, passwords)
     return accounts
+
+
+DEMO_TOKEN = "demo-akta-kelahiran-1"
+
+
+def _document_photo(title: str) -> bytes:
+    """A plain generated page standing in for a photographed document."""
+    from PIL import Image, ImageDraw
+    page = Image.new("RGB", (1240, 1754), "white")
+    draw = ImageDraw.Draw(page)
+    draw.text((80, 80), title.upper(), fill="black", font_size=48)
+    for line in range(12):
+        draw.text((80, 220 + line * 60), f"Contoh isi dokumen, baris {line + 1}.", fill="black", font_size=32)
+    buffer = io.BytesIO()
+    page.save(buffer, "JPEG", quality=80)
+    return buffer.getvalue()
+
+
+def _demo_request(resident: User) -> None:
+    """One submitted Akta Kelahiran request, so the back office has work on a fresh install."""
+    from flask import current_app
+
+    from . import accounts, applications, uploads
+    if db.session.scalar(select(ServiceRequest.id).where(ServiceRequest.client_token == DEMO_TOKEN)):
+        return
+    child, _ = accounts.add_member(resident.household, full_name="Putri Santoso", nik=None,
+                                   birth_date=date.today() - timedelta(days=20), sex="P", relation="anak")
+    req = applications.create_draft(resident, "akta_kelahiran", DEMO_TOKEN)
+    applications.set_subject_member(req, resident, child.id)
+    applications.set_data(req, {"tempat_lahir": "Bekasi", "jam_lahir": "07:45", "jenis_kelahiran": "tunggal",
+                                "kelahiran_ke": "1", "penolong_kelahiran": "bidan", "berat_bayi_kg": "3.1",
+                                "panjang_bayi_cm": "49", "nama_ayah": RESIDENT["name"], "nik_ayah": RESIDENT["nik"],
+                                "nama_ibu": SPOUSE["name"], "nik_ibu": SPOUSE["nik"], "_saved": "1"})
+    root = current_app.config["UPLOAD_FOLDER"]
+    for requirement in applications.variant_of(req).requirements:
+        normalised = uploads.normalise_upload(_document_photo(requirement.label))
+        applications.attach_file(req, requirement, normalised, f"{requirement.code}.jpg", resident, root)
+    applications.submit(req, resident)
