@@ -4,7 +4,7 @@ from __future__ import annotations
 import importlib
 import os
 
-from flask import Flask, request, session
+from flask import Flask, has_request_context, request, session
 from flask_login import current_user
 
 from . import config as config_module
@@ -13,6 +13,8 @@ from .extensions import babel, csrf, db, login_manager, migrate
 
 def select_locale() -> str:
     languages = ("id", "en")
+    if not has_request_context():  # CLI, background jobs, worker threads: no user, no session
+        return "id"
     if current_user.is_authenticated and current_user.locale in languages:
         return current_user.locale
     chosen = session.get("lang")

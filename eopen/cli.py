@@ -72,6 +72,22 @@ def register(app: Flask) -> None:
             for day in sorted(sla.holidays_in(year)):
                 click.echo(f"{day}  holiday  {sla.holiday_name(day)}")
 
+    @group.command("revoke")
+    @click.argument("number")
+    @click.option("--reason", required=True, help="Why the document is void (shown on the verification page).")
+    def revoke(number: str, reason: str):
+        """Revoke the issued document NUMBER: its QR code then shows "Dicabut"."""
+        from .services import issuing
+        document = issuing.find(issuing.normalise_number(number))
+        if document is None:
+            raise click.ClickException(f"no issued document {number}")
+        if not reason.strip():
+            raise click.ClickException("--reason must not be empty")
+        already = document.revoked_at is not None
+        issuing.revoke(document, None, reason)
+        db.session.commit()
+        click.echo(f"{document.number}: {'already revoked' if already else 'revoked'} ({document.revoked_at:%Y-%m-%d %H:%M} UTC)")
+
     @group.command("serve")
     @click.option("--host", default=None, help="Defaults to EOPEN_HOST or 127.0.0.1.")
     @click.option("--port", default=None, type=int, help="Defaults to EOPEN_PORT or 8000.")

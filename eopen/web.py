@@ -36,6 +36,22 @@ def register(app: Flask) -> None:
         return _compress(response, static_cache)
 
 
+def uploaded_file_headers(response: Response) -> Response:
+    """Headers for a resident's uploaded file, shown inline to someone allowed to see it.
+
+    Never cached, may be framed only by our own pages (the review page shows PDFs in an iframe).
+    Images are sandboxed. PDFs are not: Chromium's PDF viewer refuses to run in a sandbox, and the
+    upload pipeline already refuses PDFs with scripts, launch actions or embedded files.
+    """
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["X-Frame-Options"] = "SAMEORIGIN"
+    policy = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'self'"
+    if response.mimetype != "application/pdf":
+        policy += "; sandbox"
+    response.headers["Content-Security-Policy"] = policy
+    return response
+
+
 def _compress(response: Response, cache: dict) -> Response:
     """gzip text responses for clients that accept it (slow networks pay per byte)."""
     if (response.status_code < 200 or response.status_code >= 300

@@ -58,6 +58,7 @@ def app(database, tmp_path):
         "SECRET_KEY": "test",
         "SQLALCHEMY_DATABASE_URI": database,
         "UPLOAD_FOLDER": str(tmp_path / "uploads"),
+        "SIGNING_KEY_FILE": str(tmp_path / "signing_key.pem"),
         "WTF_CSRF_ENABLED": False,
     })
     yield app
@@ -73,7 +74,7 @@ def app(database, tmp_path):
 def csrf_app(database, tmp_path):
     """The app with CSRF protection on, as in production."""
     app = create_app({"TESTING": True, "SECRET_KEY": "test", "SQLALCHEMY_DATABASE_URI": database,
-                      "UPLOAD_FOLDER": str(tmp_path / "uploads")})
+                      "UPLOAD_FOLDER": str(tmp_path / "uploads"), "SIGNING_KEY_FILE": str(tmp_path / "signing_key.pem")})
     yield app
     with app.app_context():
         for model in PER_TEST_TABLES:

@@ -16,6 +16,7 @@ from ..main.routes import safe_next
 from ..models import RequestDocument, ServiceRequest
 from ..services import accounts, lifecycle, scope, sla, uploads
 from ..services.catalogue import get_catalogue
+from ..web import uploaded_file_headers
 from . import bp
 
 
@@ -157,6 +158,4 @@ def document_file(tracking_no, doc_id):
     extension = "pdf" if doc.content_type == "application/pdf" else "jpg"
     response = send_file(path, mimetype=doc.content_type, download_name=f"{req.tracking_no}-{doc.requirement_code}.{extension}",
                          as_attachment=False, conditional=True, max_age=0)
-    response.headers["Cache-Control"] = "private, no-store"
-    response.headers["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
-    return response
+    return uploaded_file_headers(response)

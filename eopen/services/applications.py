@@ -13,11 +13,12 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import Person, Region, RequestDocument, ServiceRequest, User
+from ..models import Event, Person, Region, RequestDocument, ServiceRequest, User, utcnow
 from . import identity, lifecycle, numbers, uploads
 from .catalogue import Requirement, Service, Variant, get_catalogue
 
 EDITABLE = ("draft",)
+REVISABLE = "needs_revision"  # only the documents the operator returned may be replaced
 
 
 class ApplyError(Exception):
@@ -69,9 +70,30 @@ def _unique_tracking_no() -> str:
             return candidate
 
 
-def ensure_editable(req: ServiceRequest) -> None:
-    if req.status not in EDITABLE:
-        raise ApplyError("", _("Permohonan ini sudah dikirim dan tidak bisa diubah lagi."))
+def ensure_editable(req: ServiceRequest, requirement_code: str | None = None) -> None:
+    """A draft may be changed; a request in needs_revision only by replacing a returned document."""
+    if req.status in EDITABLE:
+        return
+    if requirement_code is not None and requirement_code in revisable_codes(req):
+        return
+    raise ApplyError("", _("Permohonan ini sudah dikirim dan tidak bisa diubah lagi."))
+
+
+def revisable_codes(req: ServiceRequest) -> set[str]:
+    """The requirements a resident may replace now: in needs_revision, those the operator returned.
+
+    A document marked "returned", and also one named in the latest return that the resident has
+    replaced already (review_status back to None), so a wrong photo can be replaced again before
+    resubmitting.
+    """
+    if req.status != REVISABLE:
+        return set()
+    codes = {d.requirement_code for d in req.documents if d.review_status == "returned"}
+    event = db.session.scalar(select(Event).where(Event.request_id == req.id, Event.action == "return")
+                              .order_by(Event.id.desc()).limit(1))
+    if event is not None:
+        codes |= {item.get("code") for item in (event.data or {}).get("documents") or [] if item.get("code")}
+    return codes
 
 
 def change_service(req: ServiceRequest, service_code: str) -> None:
@@ -200,8 +222,11 @@ def data_complete(req: ServiceRequest) -> bool:
 
 def attach_file(req: ServiceRequest, requirement: Requirement, normalised: uploads.Normalised, original_name: str,
                 user: User, root: str) -> RequestDocument:
-    """Store the file, then point the requirement at it (replacing an earlier upload)."""
-    ensure_editable(req)
+    """Store the file, then point the requirement at it (replacing an earlier upload).
+
+    In needs_revision only a returned document may be replaced; the new file awaits a new verdict.
+    """
+    ensure_editable(req, requirement.code)
     storage_name = uploads.store(root, normalised.data, normalised.extension)
     doc = req.document_for(requirement.code)
     if doc is None:
@@ -217,8 +242,19 @@ def attach_file(req: ServiceRequest, requirement: Requirement, normalised: uploa
     doc.sha256 = hashlib.sha256(normalised.data).hexdigest()
     doc.declaration = None
     doc.uploaded_by_id = user.id
+    doc.uploaded_at = utcnow()
+    _clear_review(doc)
     db.session.flush()
     return doc
+
+
+def _clear_review(doc: RequestDocument) -> None:
+    """A new file has not been judged yet (the old verdict stays in the return event's data)."""
+    doc.review_status = None
+    doc.review_reason = None
+    doc.review_note = None
+    doc.reviewed_by_id = None
+    doc.reviewed_at = None
 
 
 def declare_sptjm(req: ServiceRequest, requirement: Requirement, user: User) -> RequestDocument:
