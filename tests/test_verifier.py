@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import func, select
 
 from eopen.backoffice import verifier
+from eopen.services import verification
 from eopen.extensions import db
 from eopen.models import AccessLog, Event, IssuedDocument, RequestDocument, ServiceRequest, User
 from eopen.services import fulfilment, sla
@@ -164,7 +165,7 @@ def test_queue_holds_exactly_the_requests_at_my_step_oldest_first(app, login, pe
 
 
 def test_queue_shows_the_due_date_and_time_left(app, login, people, waiting, monkeypatch):
-    monkeypatch.setattr(verifier.sla, "today_local", lambda: date(2026, 1, 14))  # Wednesday
+    monkeypatch.setattr(verification.sla, "today_local", lambda: date(2026, 1, 14))  # Wednesday
     late = waiting(due=date(2026, 1, 12))
     soon = waiting(due=date(2026, 1, 16))
     html = as_user(app, login, people.kasi).get(QUEUE).get_data(as_text=True)
@@ -203,7 +204,7 @@ def test_unknown_filter_is_422_with_an_error_summary(app, login, people, waiting
 
 
 def test_queue_paginates_and_keeps_the_filters(app, login, people, waiting, monkeypatch):
-    monkeypatch.setattr(verifier, "PAGE_SIZE", 2)
+    monkeypatch.setattr(verification, "PAGE_SIZE", 2)
     numbers = [waiting(approved_at=T0 + timedelta(minutes=i)) for i in range(5)]
     kasi = as_user(app, login, people.kasi)
     html = kasi.get(QUEUE + "?service=akta_kelahiran").get_data(as_text=True)
@@ -409,16 +410,16 @@ def test_a_colleague_decided_first(app, login, people, waiting, row):
 def test_conflict_inside_the_decision_is_a_flash_not_a_500(app, login, people, waiting, row, monkeypatch):
     """The row changes between the page's read and the conditional UPDATE (the lifecycle's conflict)."""
     no = waiting()
-    real_decide = verifier._decide
+    real_decide = verification.decide
 
-    def colleague_first(req, action, note=None):
+    def colleague_first(user, req, action, note=None):
         with app.app_context():  # another session commits first
             other = db.session.scalar(select(ServiceRequest).where(ServiceRequest.tracking_no == no))
             perform(other, "verify", db.session.get(User, people.kasi2))
             db.session.commit()
-        return real_decide(req, action, note)
+        return real_decide(user, req, action, note)
 
-    monkeypatch.setattr(verifier, "_decide", colleague_first)
+    monkeypatch.setattr(verification, "decide", colleague_first)
     r = as_user(app, login, people.kasi).post(decide_url(no), data={"decision": "approve"}, follow_redirects=True)
     assert r.status_code == 200
     assert any("sudah disetujui oleh Kasi Dua" in m for m in flashes(r.get_data(as_text=True)))

@@ -1,4 +1,4 @@
-"""Back office: the verification chain (Kasi → Kabid → Kadis).
+"""Back office: the verification chain (Kasi → Kabid → Kadis). The rules live in services/verification.py.
 
 A request in ``verifying`` waits at step ``verification_steps[verification_index]`` of its service;
 ``scope.visible_requests`` already gives a kasi/kabid/kadis exactly the requests waiting at their
@@ -13,30 +13,23 @@ the current round) is answered as done, never done twice.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
-
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import func, select
-from sqlalchemy.orm import aliased
 from werkzeug.datastructures import MultiDict
 from wtforms import HiddenField, SelectField, SelectMultipleField, TextAreaField
 from wtforms.validators import AnyOf, Length, Optional, ValidationError
 
 from ..extensions import db
 from ..forms import Form, options
-from ..models import Event, ServiceRequest, User
-from ..services import fulfilment, lifecycle, reference, review, scope, sla
+from ..models import ServiceRequest
+from ..services import lifecycle, reference, review, scope, sla, verification
 from ..services.catalogue import get_catalogue
 from . import bp
 from .common import VERIFIERS, staff_request, staff_required
 
-PAGE_SIZE = 50
 MAX_BATCH = 200
-STEP_LABELS = {"kasi": _l("Kasi"), "kabid": _l("Kabid"), "kadis": _l("Kadis")}
 DECISIONS = {"approve": "verify", "return": "verify_return"}
 
 
@@ -68,145 +61,31 @@ class DecisionForm(Form):
             raise ValidationError(_l("Tuliskan apa yang perlu diperiksa ulang oleh petugas."))
 
 
-# --- queries ----------------------------------------------------------------------------------
-
-def step_label(role: str | None) -> str:
-    return str(STEP_LABELS.get(role or "", role or ""))
-
-
-def _my_services() -> list:
-    return [s for s in get_catalogue() if current_user.role in s.verification_steps]
-
-
-def _filtered(service: str | None, kecamatan: str | None):
-    query = scope.visible_requests(current_user)
-    if service:
-        query = query.where(ServiceRequest.service_code == service)
-    if kecamatan:
-        query = query.where(ServiceRequest.kelurahan_code.startswith(kecamatan + ".", autoescape=True))
-    return query
-
-
-def _last_event_ids(condition):
-    """(request_id, id of the latest event matching ``condition``) for requests in ``verifying``."""
-    return (select(Event.request_id, func.max(Event.id).label("event_id"))
-            .join(ServiceRequest, ServiceRequest.id == Event.request_id)
-            .where(ServiceRequest.status == "verifying", condition)
-            .group_by(Event.request_id).subquery())
-
-
-@dataclass
-class QueueRow:
-    req: ServiceRequest
-    since: datetime | None
-    approved_by: str | None
-    days_left: int | None
-
-
-def queue_page(service: str | None, kecamatan: str | None, page: int) -> tuple[list[QueueRow], int, int]:
-    """The requests waiting at the current user's step, oldest first (by when they reached the step).
-
-    Returns (rows, total, page) with ``page`` clamped to the pages that exist.
-    """
-    base = _filtered(service, kecamatan)
-    total = db.session.scalar(select(func.count()).select_from(base.subquery())) or 0
-    pages = max(1, -(-total // PAGE_SIZE))
-    page = min(max(page, 1), pages)
-
-    reached = _last_event_ids(Event.to_status == "verifying")   # the event that brought it to my step
-    approval = _last_event_ids(Event.action == "approve")        # the operator's approval of this round
-    reached_event, approve_event, approver = aliased(Event), aliased(Event), aliased(User)
-    since = func.coalesce(reached_event.created_at, ServiceRequest.updated_at)
-    query = (base
-             .outerjoin(reached, reached.c.request_id == ServiceRequest.id)
-             .outerjoin(reached_event, reached_event.id == reached.c.event_id)
-             .outerjoin(approval, approval.c.request_id == ServiceRequest.id)
-             .outerjoin(approve_event, approve_event.id == approval.c.event_id)
-             .outerjoin(approver, approver.id == approve_event.actor_id)
-             .add_columns(since.label("since"), approver.display_name)
-             .order_by(since, ServiceRequest.id)
-             .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE))
-    overrides = sla.load_overrides()
-    today = sla.today_local()
-    rows = [QueueRow(req, since_at, approver_name,
-                     sla.time_left(req.due_date, today, overrides) if req.due_date else None)
-            for req, since_at, approver_name in db.session.execute(query)]
-    return rows, total, page
-
-
-def round_decision(req: ServiceRequest, role: str) -> Event | None:
-    """The verify / verify_return at step ``role`` since the operator's latest approval, if any."""
-    events = db.session.scalars(select(Event).where(Event.request_id == req.id).order_by(Event.id.desc()))
-    for event in events:
-        if event.action == "approve":
-            return None
-        if event.action in ("verify", "verify_return") and event.actor is not None and event.actor.role == role:
-            return event
-    return None
-
-
-def why_not_waiting(req: ServiceRequest | None) -> str:
-    """Why a request is not (or no longer) at the current user's step: never reveals more than that."""
-    decided = round_decision(req, current_user.role) if req is not None else None
-    if decided is None:
-        return _("tidak menunggu verifikasi Anda")
-    if decided.actor_id == current_user.id:
-        return _("sudah Anda setujui") if decided.action == "verify" else _("sudah Anda kembalikan ke petugas")
-    if decided.action == "verify":
-        return _("sudah disetujui oleh %(name)s", name=decided.actor.display_name)
-    return _("sudah dikembalikan ke petugas oleh %(name)s", name=decided.actor.display_name)
-
-
-def _own_repeat(req: ServiceRequest, action: str) -> bool:
-    """True when the current user already took ``action`` on ``req`` at their step (a double click)."""
-    decided = round_decision(req, current_user.role)
-    return decided is not None and decided.actor_id == current_user.id and decided.action == action
-
-
-def _by_tracking_no(tracking_no: str) -> ServiceRequest | None:
-    return db.session.scalar(select(ServiceRequest).where(ServiceRequest.tracking_no == tracking_no))
-
-
-def _decide(req: ServiceRequest, action: str, note: str | None = None) -> None:
-    """One decision: the transition, then (after the last approval) SIAK and issuing. Flushes only."""
-    lifecycle.perform(req, action, current_user._get_current_object(), note=note)
-    if action == "verify" and req.status == "approved":
-        fulfilment.after_decision(req)
-
-
-@dataclass
-class Skipped:
-    tracking_no: str
-    reason: str
-    own: bool = False  # the current user had already approved it (a second click)
-
-
-def _skip(tracking_no: str, req: ServiceRequest | None) -> Skipped:
-    return Skipped(tracking_no, why_not_waiting(req), own=req is not None and _own_repeat(req, "verify"))
-
-
-def approve_one(tracking_no: str) -> Skipped | None:
-    """Approve one request in its own transaction (commits); None when done, else why it was skipped."""
-    req = _by_tracking_no(tracking_no)
-    if req is None or not scope.can_view(current_user, req):
-        return _skip(tracking_no, req)
+def approve_one(tracking_no: str) -> verification.Skipped | None:
+    """Approve one request in its own transaction; None when done, else why it was skipped."""
+    user = current_user._get_current_object()
+    req = verification.by_tracking_no(tracking_no)
+    if req is None or not scope.can_view(user, req):
+        return verification.skipped(user, tracking_no, req)
     try:
-        _decide(req, "verify")
+        verification.decide(user, req, "verify")
         db.session.commit()
     except lifecycle.TransitionError as error:
         db.session.rollback()
-        return _skip(tracking_no, req) if error.reason == "conflict" else Skipped(tracking_no, str(error))
+        if error.reason == "conflict":
+            return verification.skipped(user, tracking_no, req)
+        return verification.Skipped(tracking_no, str(error))
     except Exception:  # one failure must not stop (or undo) the others
         db.session.rollback()
         current_app.logger.exception("batch verification of %s failed", tracking_no)
-        return Skipped(tracking_no, _("gagal diproses, coba lagi nanti"))
+        return verification.Skipped(tracking_no, _("gagal diproses, coba lagi nanti"))
     return None
 
 
 def _done_message(req: ServiceRequest) -> str:
     if req.status == "verifying":
         return _("Permohonan %(no)s disetujui dan diteruskan ke %(step)s.",
-                 no=req.tracking_no, step=step_label(lifecycle.current_step(req)))
+                 no=req.tracking_no, step=verification.step_label(lifecycle.current_step(req)))
     if req.status == "issued":
         return _("Permohonan %(no)s disetujui dan sudah terbit.", no=req.tracking_no)
     if req.status == "in_review":
@@ -218,7 +97,7 @@ def _done_message(req: ServiceRequest) -> str:
 
 def _filter_form(formdata=None) -> QueueFilterForm:
     form = QueueFilterForm(formdata=request.args if formdata is None else formdata)
-    form.service.choices = options([("", _("Semua layanan"))] + [(s.code, _(s.label)) for s in _my_services()])
+    form.service.choices = options([("", _("Semua layanan"))] + [(s.code, _(s.label)) for s in verification.services_of(current_user)])
     names = reference.kecamatan_names()
     form.kecamatan.choices = options([("", _("Semua kecamatan"))]
                                      + sorted(names.items(), key=lambda item: item[1]))
@@ -229,12 +108,13 @@ def _render_queue(form: QueueFilterForm, *, page_errors: list[tuple[str, str]] |
     valid = form.validate()
     service = form.service.data if valid else None
     kecamatan = form.kecamatan.data if valid else None
-    rows, total, page = queue_page(service or None, kecamatan or None, request.args.get("halaman", 1, type=int))
-    pages = max(1, -(-total // PAGE_SIZE))
+    rows, total, page = verification.queue_page(current_user, service or None, kecamatan or None,
+                                                request.args.get("halaman", 1, type=int))
+    pages = max(1, -(-total // verification.PAGE_SIZE))
     filters = {k: v for k, v in (("service", service), ("kecamatan", kecamatan)) if v}
     return render_template(
         "backoffice/verifier/queue.html", form=form, rows=rows,
-        total=total, page=page, pages=pages, filters=filters, step=step_label(current_user.role),
+        total=total, page=page, pages=pages, filters=filters, step=verification.step_label(current_user.role),
         kecamatan_names=reference.kecamatan_names(), select_all=request.args.get("pilih") == "semua",
         page_errors=page_errors or []), (422 if (page_errors or not valid) else 200)
 
@@ -253,7 +133,7 @@ def _render_request(req: ServiceRequest, form: DecisionForm, status: int = 200):
     listed = {r.code for r in (variant.requirements if variant else ())}
     return render_template(
         "backoffice/verifier/request.html", req=req, service=service, variant=variant, form=form,
-        steps=steps, step_labels={s: step_label(s) for s in steps}, index=req.verification_index,
+        steps=steps, step_labels={s: verification.step_label(s) for s in steps}, index=req.verification_index,
         is_last=req.verification_index == len(steps) - 1,
         extra_documents=[d for d in documents if d.requirement_code not in listed],
         kecamatan_name=reference.kecamatan_names().get(req.kecamatan_code or ""),
@@ -276,28 +156,29 @@ def verify_decide(tracking_no):
     action = DECISIONS.get(form.decision.data or "")
     if action is None:
         abort(400)
-    req = _by_tracking_no(tracking_no)
+    req = verification.by_tracking_no(tracking_no)
     if req is None or not scope.can_view(current_user, req):
-        if req is not None and _own_repeat(req, action):  # a second click: already done
+        if req is not None and verification.own_repeat(current_user, req, action):  # a second click: already done
             flash(_done_message(req), "success")
             return redirect(url_for("backoffice.verify_queue"), code=303)
-        if req is not None and round_decision(req, current_user.role) is not None:
+        if req is not None and verification.round_decision(req, current_user.role) is not None:
             flash(_("Permohonan %(no)s tidak lagi menunggu verifikasi Anda: %(why)s.",
-                    no=tracking_no, why=why_not_waiting(req)), "warning")
+                    no=tracking_no, why=verification.why_not_waiting(current_user, req)), "warning")
             return redirect(url_for("backoffice.verify_queue"), code=303)
         abort(404)
     if not form.validate_on_submit():
         return _render_request(req, form, 422)
     try:
-        _decide(req, action, form.note.data if action == "verify_return" else None)
+        verification.decide(current_user._get_current_object(), req, action,
+                            form.note.data if action == "verify_return" else None)
         db.session.commit()
     except lifecycle.TransitionError as error:
         db.session.rollback()
-        if _own_repeat(req, action):
+        if verification.own_repeat(current_user, req, action):
             flash(_done_message(req), "success")
         elif error.reason == "conflict":
             flash(_("Permohonan %(no)s tidak lagi menunggu verifikasi Anda: %(why)s.",
-                    no=tracking_no, why=why_not_waiting(req)), "warning")
+                    no=tracking_no, why=verification.why_not_waiting(current_user, req)), "warning")
         else:
             flash(str(error), "warning")
         return redirect(url_for("backoffice.verify_queue"), code=303)
