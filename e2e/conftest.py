@@ -3,7 +3,8 @@
 The app runs in a thread of this process on a real HTTP server (127.0.0.1, a free port) with its own
 temporary instance folder, SQLite database and upload folder, with CSRF protection on as in
 production. The browser is a 360×640 phone (Indonesian locale); the resident journey runs with
-JavaScript on and off.
+JavaScript on and off. Staff work on a 1280×900 office screen (`fresh_context`); their accounts are
+made directly in the live server's database (`staff_user`) and they log in through /masuk (`log_in`).
 
 Accessibility: `axe(page, "name")` runs axe-core (the copy shipped with axe-playwright-python) on the
 page and fails the test with a readable list of violations. With JavaScript off, axe cannot run in
@@ -21,7 +22,7 @@ import secrets
 import threading
 import weakref
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -33,6 +34,8 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
 
 PHONE = {"viewport": {"width": 360, "height": 640}, "device_scale_factor": 2, "is_mobile": True,
          "has_touch": True, "locale": "id-ID"}
+DESKTOP = {"viewport": {"width": 1280, "height": 900}, "device_scale_factor": 1, "is_mobile": False,
+           "has_touch": False, "locale": "id-ID"}
 
 PASSWORD = "rahasia-e2e-123"
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21aa", "best-practice"]
@@ -167,6 +170,30 @@ def phone_js(phone) -> bool:
     return phone not in _NO_JS
 
 
+@pytest.fixture
+def fresh_context(browser, base_url):
+    """fresh_context(screen="desktop", js=True) → a new context, closed when the test ends.
+
+    "desktop" is a 1280×900 office screen (staff), "phone" the same cheap phone as `phone` (someone
+    scanning a QR code, say): without cookies, so nobody is logged in.
+    """
+    contexts: list[BrowserContext] = []
+
+    def make(screen: str = "desktop", js: bool = True) -> BrowserContext:
+        options = {"desktop": DESKTOP, "phone": PHONE}[screen]
+        ctx = browser.new_context(**options, base_url=base_url, java_script_enabled=js)
+        if not js:
+            _NO_JS.add(ctx)
+        ctx.set_default_timeout(15_000)
+        ctx.set_default_navigation_timeout(30_000)
+        contexts.append(ctx)
+        return ctx
+
+    yield make
+    for ctx in contexts:
+        ctx.close()
+
+
 # --- axe-core ------------------------------------------------------------------------------------
 
 def _axe_source() -> str:
@@ -191,7 +218,7 @@ class AxeChecker:
         self.source = _axe_source()
         self.browser = browser
         self.base_url = base_url
-        self._checker: Page | None = None
+        self._checkers: dict[tuple[int, int], Page] = {}
         self.pages_checked: list[str] = []
 
     def _run(self, page: Page) -> list[dict]:
@@ -200,17 +227,21 @@ class AxeChecker:
         result = page.evaluate("tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", AXE_TAGS)
         return result["violations"]
 
-    def _checker_page(self) -> Page:
-        if self._checker is None:
-            ctx = self.browser.new_context(**PHONE, base_url=self.base_url)
+    def _checker_page(self, viewport: dict | None) -> Page:
+        """A JS-enabled page of the same kind (phone or office screen) as the page to check."""
+        options = DESKTOP if viewport and viewport["width"] > PHONE["viewport"]["width"] else PHONE
+        options = {**options, "viewport": viewport or options["viewport"]}
+        key = (options["viewport"]["width"], options["viewport"]["height"])
+        if key not in self._checkers:
+            ctx = self.browser.new_context(**options, base_url=self.base_url)
             ctx.set_default_timeout(15_000)
-            self._checker = ctx.new_page()
-        return self._checker
+            self._checkers[key] = ctx.new_page()
+        return self._checkers[key]
 
     def _run_as_no_js(self, page: Page) -> list[dict]:
         """The DOM a no-JS page shows, checked by axe in a JS-enabled page at the same URL."""
         html, url = page.content(), page.url
-        checker = self._checker_page()
+        checker = self._checker_page(page.viewport_size)
         ctx = checker.context
         document_url = url.split("#")[0]
 
@@ -236,9 +267,9 @@ class AxeChecker:
         assert not violations, f"axe found {len(violations)} violation(s) on {label}:\n" + format_violations(violations)
 
     def close(self):
-        if self._checker is not None:
-            self._checker.context.close()
-            self._checker = None
+        for checker in self._checkers.values():
+            checker.context.close()
+        self._checkers.clear()
 
 
 def _csp() -> str:
@@ -341,4 +372,159 @@ def sign_up(axe):
         page.get_by_role("button", name="Buat akun").click()
         expect(page).to_have_url(re.compile(r"/keluarga$"))
         expect(page.get_by_role("heading", name="Keluarga saya", level=1)).to_be_visible()
+    return do
+
+
+@pytest.fixture
+def add_newborn(axe):
+    """add_newborn(page, resident, check=True) → the child's name.
+
+    From the household page: a girl born 10 days ago, without a NIK yet; ends back on the household
+    page with her in the list.
+    """
+    def do(page: Page, resident: Resident, check: bool = True) -> str:
+        page.get_by_role("link", name="Tambah anggota keluarga").click()
+        expect(page.get_by_role("heading", name="Tambah anggota keluarga", level=1)).to_be_visible()
+        if check:
+            axe(page, "add member")
+        child = "Bayi " + resident.name.split()[0]
+        born = date.today() - timedelta(days=10)
+        page.get_by_label("Nama lengkap").fill(child)
+        expect(page.get_by_label("NIK (opsional)")).to_be_empty()
+        page.get_by_label("Tanggal lahir").fill(born.isoformat())
+        page.get_by_label("Perempuan").check()
+        page.get_by_label("Hubungan dalam keluarga").select_option("anak")
+        page.get_by_role("button", name="Simpan").click()
+        expect(page).to_have_url(re.compile(r"/keluarga$"))
+        expect(page.get_by_role("cell", name=child, exact=True)).to_be_visible()
+        resident.children.append(child)
+        return child
+    return do
+
+
+BIRTH_DOCUMENTS = (  # (code, label) in the order the catalogue asks for them
+    ("surat_keterangan_lahir", "Surat keterangan lahir"),
+    ("bukti_perkawinan", "Buku nikah atau akta perkawinan orang tua"),
+    ("kk", "Kartu Keluarga (KK)"),
+)
+
+
+@dataclass
+class BirthApplication:
+    """What apply_for_birth_certificate entered (the resident is the father)."""
+    tracking_no: str
+    child: str
+    mother_name: str = "Rina Wati"
+    mother_nik: str = "3275015505900008"  # a woman born 15-05-1990 (day + 40)
+    documents: tuple[tuple[str, str], ...] = BIRTH_DOCUMENTS
+
+
+@pytest.fixture
+def apply_for_birth_certificate(axe):
+    """apply_for_birth_certificate(page, resident, child, photo, check=True) → a BirthApplication.
+
+    From a page with the "Ajukan permohonan" link (the household page): the service, the child, the
+    data, then the photo for each of the three documents; ends on the check-answers page, not submitted.
+    """
+    def do(page: Page, resident: Resident, child: str, photo: Path, check: bool = True) -> BirthApplication:
+        page.get_by_role("link", name="Ajukan permohonan", exact=True).click()
+        expect(page).to_have_url(re.compile(r"/ajukan/$"))
+        if check:
+            axe(page, "service choice")
+        page.get_by_label("Akta Kelahiran", exact=True).check()
+        page.get_by_role("button", name="Lanjut").click()
+
+        # For whom (one variant only: the variant page is skipped).
+        expect(page).to_have_url(re.compile(r"/ajukan/[^/]+/untuk$"))
+        application = BirthApplication(tracking_no=re.search(r"/ajukan/([^/]+)/untuk", page.url).group(1),
+                                       child=child)
+        tracking_no = application.tracking_no
+        expect(page.get_by_role("group", name="Untuk siapa permohonan ini?")).to_be_visible()
+        if check:
+            axe(page, "subject")
+        page.get_by_label(child, exact=True).check()
+        page.get_by_role("button", name="Lanjut").click()
+
+        expect(page).to_have_url(re.compile(rf"/ajukan/{tracking_no}/data$"))
+        expect(page.get_by_role("heading", name="Data yang diperlukan")).to_be_visible()
+        if check:
+            axe(page, "data")
+        page.get_by_label("Tempat lahir").fill("Kota Bekasi")
+        page.get_by_label("Jam lahir").fill("08:30")
+        page.get_by_label("Jenis kelahiran").select_option("tunggal")
+        page.get_by_label("Anak ke-").fill("1")
+        page.get_by_label("Penolong kelahiran").select_option("bidan")
+        page.get_by_label("Berat bayi saat lahir (kg)").fill("3,2")
+        page.get_by_label("Panjang bayi saat lahir (cm)").fill("49")
+        page.get_by_label("Nama lengkap ayah").fill(resident.name)
+        page.get_by_label("NIK ayah").fill(resident.nik)
+        page.get_by_label("Nama lengkap ibu").fill(application.mother_name)
+        page.get_by_label("NIK ibu").fill(application.mother_nik)
+        page.get_by_role("button", name="Simpan dan lanjut").click()
+
+        for number, (code, label) in enumerate(application.documents, start=1):
+            expect(page).to_have_url(re.compile(rf"/ajukan/{tracking_no}/dokumen/{code}$"))
+            expect(page.get_by_role("heading", name=label, level=1)).to_be_visible()
+            expect(page.get_by_text(f"dokumen {number} dari {len(application.documents)}")).to_be_visible()
+            if check:
+                axe(page, f"upload {code}")
+            page.get_by_label("Foto atau PDF dokumen").set_input_files(photo)
+            page.get_by_role("button", name="Unggah", exact=True).click()
+            expect(page).not_to_have_url(re.compile(rf"/dokumen/{code}$"), timeout=60_000)
+
+        expect(page).to_have_url(re.compile(rf"/ajukan/{tracking_no}/periksa$"))
+        expect(page.get_by_role("heading", name="Periksa kembali permohonan Anda", level=1)).to_be_visible()
+        return application
+    return do
+
+
+# --- staff -----------------------------------------------------------------------------------------
+
+STAFF_NAMES = {"operator": "Dewi Lestari", "penyelia": "Bambang Sutrisno", "kasi": "Hendra Gunawan",
+               "kabid": "Sri Wahyuni", "kadis": "Agus Prasetyo"}
+
+
+@dataclass
+class Staff:
+    role: str
+    username: str
+    name: str
+    kecamatan_code: str | None = None
+    password: str = PASSWORD
+
+
+@pytest.fixture
+def staff_user(live_server):
+    """staff_user("operator", "32.75.01") → a Staff account made directly in the live server's database.
+
+    The password is hashed with werkzeug (User.set_password); the username is new in this session.
+    """
+    from eopen.extensions import db
+    from eopen.models import User
+
+    def make(role: str, kecamatan_code: str | None = None, name: str | None = None) -> Staff:
+        serial = next(_serials)
+        staff = Staff(role=role, username=f"{role}.e2e{serial}", name=name or f"{STAFF_NAMES.get(role, role)} {serial}",
+                      kecamatan_code=kecamatan_code)
+        with live_server.app.app_context():
+            user = User(role=role, username=staff.username, display_name=staff.name,
+                        kecamatan_code=kecamatan_code)
+            user.set_password(staff.password)
+            db.session.add(user)
+            db.session.commit()
+        return staff
+    return make
+
+
+@pytest.fixture
+def log_in():
+    """log_in(page, username, password): the real log-in page, by labels; ends on the page it leads to."""
+    def do(page: Page, username: str, password: str = PASSWORD) -> None:
+        page.goto("/masuk")
+        expect(page.get_by_role("heading", name="Masuk", level=1)).to_be_visible()
+        page.get_by_label("NIK, nomor HP, atau nama pengguna").fill(username)
+        page.get_by_label("Kata sandi").fill(password)
+        page.get_by_role("button", name="Masuk", exact=True).click()
+        expect(page).not_to_have_url(re.compile(r"/masuk"))
+        expect(page.get_by_role("button", name="Keluar")).to_be_visible()
     return do

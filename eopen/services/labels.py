@@ -43,7 +43,22 @@ ACTION = {
 }
 
 
+# Where staff need other words than the applicant (who is "Anda" in the applicant's labels).
+STAFF_STATUS = {
+    "submitted": _l("Menunggu diperiksa"),
+    "needs_revision": _l("Menunggu perbaikan dari pemohon"),
+}
+
+
+def _viewer_is_staff() -> bool:
+    from flask import has_request_context
+    from flask_login import current_user
+    return has_request_context() and current_user.is_authenticated and current_user.is_staff
+
+
 def status_label(code: str) -> str:
+    if code in STAFF_STATUS and _viewer_is_staff():
+        return str(STAFF_STATUS[code])
     return str(STATUS.get(code, code))
 
 
