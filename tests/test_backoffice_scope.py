@@ -400,6 +400,18 @@ def test_staff_views_in_scope_are_recorded_and_refusals_are_not(app, users, clie
                                  .where(AccessLog.user_id == users["operator"])) == count + 1
 
 
+def test_staff_views_through_the_resident_urls_are_recorded_too(app, users, clients, build):
+    ctx = build("in_review")
+    no, doc_id = ctx["tracking_no"], ctx["doc_id"]
+    for url, document in ((f"/permohonan/{no}", None), (f"/permohonan/{no}/tanda-terima", None),
+                          (f"/permohonan/{no}/dokumen/{doc_id}", doc_id)):
+        before = len(access_rows(app))
+        with clients["operator"].get(url) as r:
+            assert r.status_code == 200, url  # staff in scope may see it (tests/test_scope_http.py)
+        new = access_rows(app)[before:]
+        assert len(new) == 1 and new[0][:3] == (users["operator"], ctx["req_id"], document), (url, new)
+
+
 def test_the_access_log_page_lists_the_views(app, clients, build):
     ctx = build("in_review")
     clients["operator"].get(f"/kantor/permohonan/{ctx['tracking_no']}")

@@ -14,7 +14,7 @@ from ..extensions import db
 from ..forms import RELATION_LABELS, Form, MemberForm
 from ..main.routes import safe_next
 from ..models import RequestDocument, ServiceRequest
-from ..services import accounts, lifecycle, scope, sla, uploads
+from ..services import accounts, audit, lifecycle, scope, sla, uploads
 from ..services.catalogue import get_catalogue
 from ..web import uploaded_file_headers
 from . import bp
@@ -38,6 +38,12 @@ def visible_request(tracking_no: str) -> ServiceRequest:
     if req is None or not scope.can_view(current_user, req):
         abort(404)
     return req
+
+
+def record_staff_view(req: ServiceRequest, document: RequestDocument | None = None) -> None:
+    """Staff opening a request through these pages leave an access record, as in the back office."""
+    if audit.record_access(current_user, req, document) is not None:
+        db.session.commit()
 
 
 @bp.get("/keluarga")
@@ -86,6 +92,7 @@ def request_detail(tracking_no):
     req = visible_request(tracking_no)
     if req.status == "draft" and req.applicant_id == current_user.id:
         return redirect(url_for("apply.resume", tracking_no=tracking_no), code=303)
+    record_staff_view(req)
     service = get_catalogue().service(req.service_code)
     variant = service.variant(req.variant_code) if req.variant_code else None
     days_left = sla.time_left(req.due_date, sla.today_local()) if req.due_date else None
@@ -130,6 +137,7 @@ def receipt(tracking_no):
     req = visible_request(tracking_no)
     if req.status == "draft":
         abort(404)
+    record_staff_view(req)
     service = get_catalogue().service(req.service_code)
     return render_template("resident/receipt.html", req=req, service=service, qr=_qr(req))
 
@@ -155,6 +163,7 @@ def document_file(tracking_no, doc_id):
     except FileNotFoundError:
         current_app.logger.error("file of document %s is missing", doc.id)
         abort(404)
+    record_staff_view(req, doc)
     extension = "pdf" if doc.content_type == "application/pdf" else "jpg"
     response = send_file(path, mimetype=doc.content_type, download_name=f"{req.tracking_no}-{doc.requirement_code}.{extension}",
                          as_attachment=False, conditional=True, max_age=0)
