@@ -4,7 +4,7 @@ from __future__ import annotations
 import importlib
 import os
 
-from flask import Flask, has_request_context, request, session
+from flask import Flask, has_request_context, session
 from flask_login import current_user
 
 from . import config as config_module

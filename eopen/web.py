@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import gzip
+from pathlib import Path
 
 from flask import Flask, Response, request
 from flask_babel import get_locale
@@ -34,6 +35,20 @@ def register(app: Flask) -> None:
             # Pages carry personal data: never keep them in a shared cache.
             response.headers["Cache-Control"] = "no-store"
         return _compress(response, static_cache)
+
+
+def stored_file_or_404(doc) -> Path:
+    """The path of a request document's stored file; 404 (and an error in the log) when it is missing."""
+    from flask import abort, current_app
+
+    from .services import uploads
+    if doc.kind != "file" or not doc.storage_name:
+        abort(404)
+    try:
+        return uploads.path_of(current_app.config["UPLOAD_FOLDER"], doc.storage_name)
+    except FileNotFoundError:
+        current_app.logger.error("file of document %s is missing", doc.id)
+        abort(404)
 
 
 def uploaded_file_headers(response: Response) -> Response:

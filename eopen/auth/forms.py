@@ -1,6 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from wtforms import EmailField, IntegerField, PasswordField, RadioField, SelectField, StringField
-from wtforms.validators import Email, EqualTo, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import Email, EqualTo, Length, NumberRange, Optional
 
 from ..forms import SEX_CHOICES, Form, LocalDateField, required
 

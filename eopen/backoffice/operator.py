@@ -5,7 +5,7 @@ request is a 404); every status change goes through ``services.review`` → ``li
 """
 from __future__ import annotations
 
-from flask import Response, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import Response, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -14,9 +14,9 @@ from .. import htmx
 from ..extensions import db
 from ..forms import options
 from ..models import Region, RequestDocument, ServiceRequest
-from ..services import audit, labels, lifecycle, review, uploads
+from ..services import audit, labels, lifecycle, review
 from ..services.catalogue import get_catalogue
-from ..web import uploaded_file_headers
+from ..web import stored_file_or_404, uploaded_file_headers
 from . import bp
 from .common import VERIFIERS, staff_request, staff_required
 from .forms import DECISION_FORMS, ActionForm, DecisionForm, DocumentReviewForm, QueueFilterForm
@@ -223,13 +223,7 @@ def document_file(tracking_no, doc_id):
     """A document's file for staff in scope, logged; ``?putar=90|180|270`` turns an image clockwise."""
     req = staff_request(tracking_no, log=False)
     doc = _document_of(req, doc_id)
-    if doc.kind != "file" or not doc.storage_name:
-        abort(404)
-    try:
-        path = uploads.path_of(current_app.config["UPLOAD_FOLDER"], doc.storage_name)
-    except FileNotFoundError:
-        current_app.logger.error("file of document %s is missing", doc.id)
-        abort(404)
+    path = stored_file_or_404(doc)
     audit.record_access(current_user, req, doc)
     db.session.commit()
     is_pdf = doc.content_type == "application/pdf"

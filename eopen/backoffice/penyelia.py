@@ -77,7 +77,7 @@ def assign(tracking_no):
     back = safe_next(form.next.data, url_for("backoffice.penyelia_dashboard"))
     operator_id = form.operator_id.data if valid else None
     if req.status == "in_review" and req.operator_id == operator_id:  # sent twice, or nothing to change
-        flash(_("Permohonan %(no)s sudah ditangani %(name)s.", no=tracking_no, name=req.operator.display_name),
+        flash(_("Permohonan %(no)s sudah ditangani oleh %(name)s.", no=tracking_no, name=req.operator.display_name),
               "success")
         return redirect(back, code=303)
     try:

@@ -47,7 +47,7 @@ class QueueFilterForm(Form):
 
 class BatchForm(Form):
     """Checkboxes ``tracking_no`` of the queue page; the filters ride along to come back to the same view."""
-    tracking_no = SelectMultipleField(_l("Permohonan yang disetujui"), validate_choice=False)
+    tracking_no = SelectMultipleField(_l("Permohonan yang akan disetujui"), validate_choice=False)
     service = HiddenField()
     kecamatan = HiddenField()
 

@@ -14,9 +14,9 @@ from ..extensions import db
 from ..forms import RELATION_LABELS, Form, MemberForm
 from ..main.routes import safe_next
 from ..models import RequestDocument, ServiceRequest
-from ..services import accounts, audit, lifecycle, scope, sla, uploads
+from ..services import accounts, audit, lifecycle, scope, sla
 from ..services.catalogue import get_catalogue
-from ..web import uploaded_file_headers
+from ..web import stored_file_or_404, uploaded_file_headers
 from . import bp
 
 
@@ -156,13 +156,9 @@ def _qr(req: ServiceRequest) -> Markup:
 def document_file(tracking_no, doc_id):
     req = visible_request(tracking_no)
     doc = db.session.get(RequestDocument, doc_id)
-    if doc is None or doc.request_id != req.id or doc.kind != "file" or not doc.storage_name:
+    if doc is None or doc.request_id != req.id:
         abort(404)
-    try:
-        path = uploads.path_of(current_app.config["UPLOAD_FOLDER"], doc.storage_name)
-    except FileNotFoundError:
-        current_app.logger.error("file of document %s is missing", doc.id)
-        abort(404)
+    path = stored_file_or_404(doc)
     record_staff_view(req, doc)
     extension = "pdf" if doc.content_type == "application/pdf" else "jpg"
     response = send_file(path, mimetype=doc.content_type, download_name=f"{req.tracking_no}-{doc.requirement_code}.{extension}",
