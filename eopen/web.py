@@ -26,6 +26,16 @@ def register(app: Flask) -> None:
                 "action_label": labels.action_label}
 
     @app.after_request
+    def upload_redirect(response: Response) -> Response:
+        """upload.js sends uploads with XHR: instead of a redirect it would follow (loading the next page
+        twice and losing its flash messages), tell it where to go."""
+        if request.headers.get("X-Eopen-Upload") == "1" and response.status_code in (301, 302, 303):
+            target = response.headers["Location"]
+            response = Response(status=204)
+            response.headers["X-Eopen-Location"] = target
+        return response
+
+    @app.after_request
     def headers(response: Response) -> Response:
         response.headers.setdefault("Content-Security-Policy", CSP)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")

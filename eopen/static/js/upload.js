@@ -81,6 +81,7 @@
       const xhr = new XMLHttpRequest();
       xhr.open("POST", action);
       xhr.setRequestHeader("Accept", "text/html");
+      xhr.setRequestHeader("X-Eopen-Upload", "1"); // the server answers a success with where to go next
       xhr.upload.onprogress = (e) => {
         if (!e.lengthComputable) return;
         const percent = Math.floor(e.loaded / e.total * 100);
@@ -88,6 +89,13 @@
         say("sending", percent);
       };
       xhr.onload = () => {
+        const next = xhr.getResponseHeader("X-Eopen-Location");
+        if (next) { // go there (loaded once, so its flash messages are shown)
+          const target = new URL(next, location.href);
+          if (target.href.split("#")[0] !== location.href.split("#")[0]) return location.assign(target.href);
+          location.hash = target.hash; // the same page: a new hash alone would not reload it
+          return location.reload();
+        }
         const url = xhr.responseURL || action;
         if (url !== action || (xhr.status >= 200 && xhr.status < 300)) {
           return window.location.assign(url); // success ends in a redirect (303): go there
