@@ -181,3 +181,14 @@ def test_static_files_are_gzipped_and_closed(client):
         with client.get("/static/css/eopen.css", headers={"Accept-Encoding": "gzip"}) as r:
             assert r.status_code == 200 and r.headers["Content-Encoding"] == "gzip"
             assert "Accept-Encoding" in r.headers["Vary"]
+
+
+def test_answers_are_shown_in_the_readers_format(app, make_resident, make_request):
+    from eopen.services import applications
+    req_id = make_request(make_resident(), service="akta_kelahiran")
+    with app.test_request_context():
+        req = db.session.get(ServiceRequest, req_id)
+        req.data = {"berat_bayi_kg": "3.2", "penolong_kelahiran": "bidan", "tempat_lahir": "Bekasi"}
+        shown = {spec.name: value for spec, _label, value in applications.answers(req)}
+    assert shown["berat_bayi_kg"] == "3,2" and shown["penolong_kelahiran"] == "Bidan atau perawat"
+    assert shown["tempat_lahir"] == "Bekasi" and shown["nama_ayah"] == "—"

@@ -362,4 +362,5 @@ def check(tracking_no):
     status = 422 if problems else 200
     return render_template("apply/check.html", req=req, form=form, service=apps.service_of(req), variant=variant,
                            todo=todo, url_for_step=url_for_step, problems=problems, page_errors=bool(problems),
+                           answers=apps.answers(req),
                            back=back_link(req, apps.Step("check"))), status

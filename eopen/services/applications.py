@@ -9,13 +9,14 @@ import hashlib
 from dataclasses import dataclass
 from datetime import date
 
+from flask_babel import format_date, format_decimal
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ..extensions import db
 from ..models import Event, Person, Region, RequestDocument, ServiceRequest, User, utcnow
 from . import identity, lifecycle, numbers, uploads
-from .catalogue import Requirement, Service, Variant, get_catalogue
+from .catalogue import FieldSpec, Requirement, Service, Variant, get_catalogue
 
 EDITABLE = ("draft",)
 REVISABLE = "needs_revision"  # only the documents the operator returned may be replaced
@@ -210,6 +211,31 @@ def _check_age(req: ServiceRequest) -> None:
 def set_data(req: ServiceRequest, values: dict[str, str]) -> None:
     ensure_editable(req)
     req.data = {**(req.data or {}), **values}
+
+
+def answers(req: ServiceRequest) -> list[tuple[FieldSpec, str, str]]:
+    """The variant's data fields as (spec, label, value as shown to people), in catalogue order."""
+    variant = variant_of(req)
+    data = req.data or {}
+    rows = []
+    for spec in (variant.fields if variant else ()):
+        rows.append((spec, _(spec.label), _shown(spec, data.get(spec.name))))
+    return rows
+
+
+def _shown(spec: FieldSpec, raw) -> str:
+    if raw in (None, ""):
+        return "—"
+    try:
+        if spec.type == "select":
+            return next((_(c.label) for c in spec.choices if c.value == raw), str(raw))
+        if spec.type == "date":
+            return format_date(date.fromisoformat(str(raw)), "long")
+        if spec.type == "number":
+            return format_decimal(float(raw))  # 3.2 → "3,2" in Indonesian
+    except ValueError:
+        pass
+    return str(raw)
 
 
 def data_complete(req: ServiceRequest) -> bool:

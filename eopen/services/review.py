@@ -20,7 +20,7 @@ from dataclasses import dataclass, fields
 from datetime import date
 from typing import Any, Mapping
 
-from flask_babel import force_locale, format_date
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from PIL import Image
@@ -199,24 +199,7 @@ def requirement_label(req: ServiceRequest, code: str) -> str:
 
 def data_rows(req: ServiceRequest) -> list[tuple[str, str]]:
     """The answers of the variant's data form as (label, value to show), in catalogue order."""
-    variant = applications.variant_of(req)
-    data = req.data or {}
-    rows = []
-    for spec in (variant.fields if variant else ()):
-        raw = data.get(spec.name)
-        if raw in (None, ""):
-            value = "—"
-        elif spec.type == "select":
-            value = next((_(c.label) for c in spec.choices if c.value == raw), str(raw))
-        elif spec.type == "date":
-            try:
-                value = format_date(date.fromisoformat(str(raw)), "long")
-            except ValueError:
-                value = str(raw)
-        else:
-            value = str(raw)
-        rows.append((_(spec.label), value))
-    return rows
+    return [(label, value) for _spec, label, value in applications.answers(req)]
 
 
 ROTATIONS = {90: Image.Transpose.ROTATE_270, 180: Image.Transpose.ROTATE_180, 270: Image.Transpose.ROTATE_90}
