@@ -81,6 +81,7 @@ MATRIX: dict[str, Route] = {
     "backoffice.review":              Route("GET", "in_review",  (L, "403", "403", "403", "403", "200", "200", "404", "200", "404", "403", "403", "403", "403"), logged="view_request"),  # noqa: E501
     "backoffice.review_document":     Route("POST", "in_review", (L, "403", "403", "403", "403", D,     E,     "404", "403", "403", "403", "403", "403", "403"), body="accept"),  # noqa: E501
     "backoffice.decide":              Route("POST", "in_review", (L, "403", "403", "403", "403", D,     S,     "404", D,     "404", "403", "403", "403", "403"), body="reject"),  # noqa: E501
+    "backoffice.card_step":           Route("POST", "card_printed", (L, "403", "403", "403", "403", D,  D,     "404", D,     "404", "403", "403", "403", "403"), body="card_ready"),  # noqa: E501
     "backoffice.document_file":       Route("GET", "at_kabid",   (L, "403", "403", "403", "403", "200", "200", "404", "200", "404", "404", "200", "404", "403"), logged="view_document"),  # noqa: E501
     "backoffice.penyelia_dashboard":  Route("GET", "none",       (L, "403", "403", "403", "403", "403", "403", "403", "200", "200", "403", "403", "403", "403")),  # noqa: E501
     "backoffice.assign":              Route("POST", "submitted", (L, "403", "403", "403", "403", "403", "403", "403", D,     "404", "403", "403", "403", "403"), body="assign"),  # noqa: E501
@@ -115,6 +116,7 @@ BODIES = {
     "assign": lambda ctx: {"operator_id": str(ctx["operator_id"])},
     "verify": lambda ctx: {"decision": "approve"},
     "batch": lambda ctx: {"tracking_no": [ctx["tracking_no"]]},
+    "card_ready": lambda ctx: {"action": "ready"},
 }
 QUERY = {"verify.document": lambda ctx: {"s": ctx["s"]}}
 
@@ -164,6 +166,8 @@ SCENARIOS = {
     "in_review": ("kia", "kurang_5", ("akta_kelahiran", "kk"), (("claim", "operator"),)),
     "at_kabid": ("akta_kelahiran", "kelahiran", ("kk",),
                  (("claim", "operator"), ("approve", "operator"), ("verify", "kasi"))),
+    "card_printed": ("kia", "kurang_5", ("akta_kelahiran", "kk"),
+                     (("claim", "operator"), ("approve", "operator"))),  # KIA has no verification steps
     "issued": ("akta_kelahiran", "kelahiran", ("kk",),
                (("claim", "operator"), ("approve", "operator"), ("verify", "kasi"), ("verify", "kabid"),
                 ("verify", "kadis"))),
@@ -194,6 +198,9 @@ def build(app, make_request, users):
             lifecycle.perform(req, "submit", db.session.get(User, users["applicant"]))
             for action, column in steps:
                 lifecycle.perform(req, action, db.session.get(User, users[column]))
+            if state == "card_printed":
+                fulfilment.after_decision(req)  # SIAK, then printed (issued)
+                assert req.status == "issued", req.status
             if state == "issued":
                 fulfilment.after_decision(req)
                 assert req.status == "issued", req.status

@@ -585,3 +585,40 @@ def test_residents_get_403_on_staff_pages(app, client, login, make_request, peop
     assert client.get("/kantor/antrean").status_code == 403
     assert client.get(f"/kantor/permohonan/{no}").status_code == 403
     assert client.post(f"/kantor/permohonan/{no}/ambil").status_code == 403
+
+
+def test_a_printed_card_goes_ready_then_collected(app, client, login, make_request, people):
+    """KTP-el and KIA end at the kecamatan desk: printed (issued) → ready for collection → collected."""
+    from eopen.services import lifecycle as lc
+    resident = people["resident"]
+    req_id = make_request(resident, service="kia", status="sent_to_siak")
+    with app.app_context():
+        req = db.session.get(ServiceRequest, req_id)
+        lc.perform(req, "issue", None)
+        db.session.commit()
+        no = req.tracking_no
+    login(people["operator"])
+    queue_html = client.get("/kantor/antrean").get_data(as_text=True)
+    assert no in queue_html  # a printed card waits in the queue for the desk
+    assert "Tandai siap diambil" in client.get(f"/kantor/permohonan/{no}").get_data(as_text=True)
+    r = client.post(f"/kantor/permohonan/{no}/kartu", data={"action": "ready"})
+    assert r.status_code == 303
+    assert client.post(f"/kantor/permohonan/{no}/kartu", data={"action": "ready"}).status_code == 303  # twice
+    r = client.post(f"/kantor/permohonan/{no}/kartu", data={"action": "collect"}, follow_redirects=True)
+    assert "sudah diserahkan" in r.get_data(as_text=True)
+    with app.app_context():
+        req = db.session.get(ServiceRequest, req_id)
+        assert req.status == "collected"
+        assert [e.action for e in req.events] == ["issue", "ready", "collect"]
+    assert no not in client.get("/kantor/antrean").get_data(as_text=True)
+
+
+def test_card_steps_are_for_card_services_only(app, client, login, make_request, people):
+    req_id = make_request(people["resident"], service="akta_kelahiran", status="issued")
+    with app.app_context():
+        no = db.session.get(ServiceRequest, req_id).tracking_no
+    login(people["operator"])
+    r = client.post(f"/kantor/permohonan/{no}/kartu", data={"action": "ready"}, follow_redirects=True)
+    assert "hanya untuk layanan kartu" in r.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(ServiceRequest, req_id).status == "issued"

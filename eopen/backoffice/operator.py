@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from .. import htmx
 from ..extensions import db
-from ..forms import options
+from ..forms import Form, options
 from ..models import Region, RequestDocument, ServiceRequest
 from ..services import audit, labels, lifecycle, review
 from ..services.catalogue import get_catalogue
@@ -200,6 +200,35 @@ def decide(tracking_no):
         db.session.commit()
     flash(_DONE[decision](tracking_no), "success")
     return redirect(_work_list(), code=303)
+
+
+@bp.post("/permohonan/<tracking_no>/kartu")
+@staff_required("operator", "penyelia")
+def card_step(tracking_no):
+    """A printed card: ready at the kecamatan desk, then handed to the applicant."""
+    req = staff_request(tracking_no, log=False)
+    action = request.form.get("action", "")
+    if not Form().validate_on_submit() or action not in review.CARD_STEPS:
+        abort(400)
+    try:
+        review.card_step(req, current_user, action)
+    except review.ReviewError as error:
+        db.session.rollback()
+        flash(error.message, "warning")
+    except lifecycle.TransitionError as error:
+        db.session.rollback()
+        if not review.decision_done(req, current_user, action):
+            flash(str(error), "warning")
+    else:
+        db.session.commit()
+        flash(_CARD_DONE[action](tracking_no), "success")
+    return redirect(url_for("backoffice.review", tracking_no=tracking_no), code=303)
+
+
+_CARD_DONE = {
+    "ready": lambda no: _("Kartu %(no)s ditandai siap diambil. Pemohon melihatnya di halaman status.", no=no),
+    "collect": lambda no: _("Kartu %(no)s sudah diserahkan kepada pemohon.", no=no),
+}
 
 
 def _work_list() -> str:

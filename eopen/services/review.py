@@ -30,7 +30,7 @@ from sqlalchemy.orm import selectinload
 from ..extensions import db
 from ..models import Event, RequestDocument, ServiceRequest, User, utcnow
 from . import applications, fulfilment, lifecycle, numbers, scope, sla, uploads
-from .catalogue import Requirement
+from .catalogue import Requirement, get_catalogue
 
 # Why a document goes back to the resident. The codes are stored (RequestDocument.review_reason and
 # the return event's data); the labels are translated when shown.
@@ -47,6 +47,9 @@ VERDICTS = ("accepted", "returned")
 DECISIONS = ("approve", "return", "reject")
 # What an operator's queue shows unless a status is chosen: the work that is still open.
 OPEN_STATUSES = ("submitted", "in_review", "needs_revision")
+# A printed card waits for the kecamatan: "ready" when it is at the desk, "collect" when handed over.
+CARD_STEPS = ("ready", "collect")
+CARD_WAITING = ("issued", "ready_for_collection")
 DUE_FILTERS = ("overdue", "today")
 PER_PAGE = 50
 NOTE_MAX = 1000
@@ -95,7 +98,9 @@ def queue(user: User, filters: QueueFilters | Mapping[str, Any] | None = None, *
     elif f.status in lifecycle.STATES:
         stmt = stmt.where(ServiceRequest.status == f.status)
     else:
-        stmt = stmt.where(ServiceRequest.status.in_(OPEN_STATUSES))
+        stmt = stmt.where(or_(ServiceRequest.status.in_(OPEN_STATUSES),
+                              and_(ServiceRequest.status.in_(CARD_WAITING),
+                                   ServiceRequest.service_code.in_(card_services()))))
     if f.service:
         stmt = stmt.where(ServiceRequest.service_code == f.service)
     if f.kelurahan:
@@ -317,6 +322,17 @@ def _return_note(req: ServiceRequest, items: list[dict], note: str | None) -> st
                 line += f" ({item['note']})"
             lines.append(line)
     return "\n".join(lines)
+
+
+def card_services() -> list[str]:
+    return [s.code for s in get_catalogue() if s.output == "card"]
+
+
+def card_step(req: ServiceRequest, user: User, action: str) -> Event:
+    """Mark a printed card ready at the kecamatan desk, or handed to the applicant."""
+    if action not in CARD_STEPS or req.service_code not in card_services():
+        raise ReviewError("kartu", _("Langkah ini hanya untuk layanan kartu (KTP-el, KIA)."))
+    return lifecycle.perform(req, action, user)
 
 
 def decision_done(req: ServiceRequest, user: User, decision: str) -> bool:
