@@ -16,13 +16,13 @@ from werkzeug.security import generate_password_hash
 
 from eopen import create_app
 from eopen.extensions import db
-from eopen.models import (RT, RW, AccessLog, Event, HolidayOverride, Household, IssuedDocument, Person, RequestDocument,
+from eopen.models import (RT, RW, AccessLog, AssignmentLog, SatgasAssignment, Event, HolidayOverride, Household, IssuedDocument, Person, RequestDocument,
                           ServiceRequest, SiakRecord, SigningKey, User)
 
 PASSWORD = "rahasia-123"
 _PASSWORD_HASH = generate_password_hash(PASSWORD)
 # Emptied after every test, children first. Regions, RWs and RTs are reference data kept for the session.
-PER_TEST_TABLES = [AccessLog, IssuedDocument, SiakRecord, Event, RequestDocument, ServiceRequest, SigningKey, User, Person,
+PER_TEST_TABLES = [AssignmentLog, SatgasAssignment, AccessLog, IssuedDocument, SiakRecord, Event, RequestDocument, ServiceRequest, SigningKey, User, Person,
                    Household, HolidayOverride]
 
 
@@ -156,6 +156,7 @@ def make_request(app):
                 subject_birth_date=subject.birth_date if subject else date(2000, 1, 1),
                 subject_sex=subject.sex if subject else "L",
                 kelurahan_code=kelurahan_code or (subject.household.kelurahan_code if subject else "32.75.01.1001"),
+                rw_id=subject.household.rw_id if subject and not kelurahan_code else None,
                 data={})
             db.session.add(req)
             db.session.commit()

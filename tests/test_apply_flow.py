@@ -117,6 +117,7 @@ def test_full_journey_akta_kelahiran(client, app):
     with app.app_context():
         req = db.session.scalar(select(ServiceRequest).where(ServiceRequest.tracking_no == tracking_no))
         assert req.status == "submitted" and req.due_date is not None
+        assert req.rw_id == db.session.get(Person, child.id).household.rw_id  # the subject's RW: the satgas who may see it
         assert db.session.scalar(select(func.count(Event.id)).where(Event.request_id == req.id,
                                                                     Event.action == "submit")) == 1
         assert db.session.scalar(select(func.count(ServiceRequest.id))) == 1

@@ -31,6 +31,8 @@ class ServiceRequest(db.Model):
     subject_sex: Mapped[str | None] = mapped_column(String(1))
     # Where the subject lives: decides the kecamatan whose operators handle the request.
     kelurahan_code: Mapped[str | None] = mapped_column(ForeignKey("region.code"), index=True)
+    # The subject's RW (residents' household members): decides which Satgas Pamor may see the request.
+    rw_id: Mapped[int | None] = mapped_column(ForeignKey("rw.id"), index=True)
     data: Mapped[dict] = mapped_column(JSON, default=dict)
     verification_index: Mapped[int] = mapped_column(default=0)
     operator_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))

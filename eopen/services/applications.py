@@ -160,6 +160,7 @@ def set_subject_member(req: ServiceRequest, user: User, person_id: int) -> None:
     req.subject_birth_date = person.birth_date
     req.subject_sex = person.sex
     req.kelurahan_code = person.household.kelurahan_code
+    req.rw_id = person.household.rw_id
     _check_age(req)
 
 
@@ -185,6 +186,7 @@ def set_subject_other(req: ServiceRequest, *, full_name: str, nik: str | None, b
     req.subject_birth_date = birth_date
     req.subject_sex = sex
     req.kelurahan_code = kelurahan_code
+    req.rw_id = None  # typed by an institution: no household, no RW
     _check_age(req)
     return warnings
 

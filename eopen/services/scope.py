@@ -8,7 +8,7 @@
   drafts cancelled before submission, stay the applicant's own).
 - kasi, kabid, kadis: requests in ``verifying`` whose current verification step is their role,
   city-wide.
-- satgas: none yet; the RWs assigned to a satgas come with the custody/assignment work.
+- satgas: requests whose subject lives in an RW they cover (as primary or backup), once submitted.
 - admin: none; admins do not see residents' documents.
 
 ``can_view`` asks the database with the same query, so the two can never disagree.
@@ -19,7 +19,7 @@ from sqlalchemy import Select, and_, false, or_, select
 from sqlalchemy.orm import object_session
 
 from ..extensions import db
-from ..models import APPLICANT_ROLES, ServiceRequest, User
+from ..models import APPLICANT_ROLES, SatgasAssignment, ServiceRequest, User
 
 VERIFIER_ROLES = ("kasi", "kabid", "kadis")
 
@@ -55,7 +55,11 @@ def visible_requests(user: User | None) -> Select[tuple[ServiceRequest]]:
         if not pairs:
             return query.where(false())
         return query.where(ServiceRequest.status == "verifying", or_(*pairs))
-    # satgas: nothing until RWs are assigned to them (a later issue); admin: never residents' documents.
+    if role == "satgas":
+        covered = select(SatgasAssignment.rw_id).where(SatgasAssignment.satgas_id == user.id)
+        return query.where(ServiceRequest.rw_id.in_(covered), ServiceRequest.status != "draft",
+                           or_(ServiceRequest.status != "cancelled", ServiceRequest.submitted_at.is_not(None)))
+    # admin: never residents' documents.
     return query.where(false())
 
 
