@@ -25,7 +25,7 @@ translations: $(VENV)/.installed
 	$(BIN)/pybabel compile -d eopen/translations
 
 extract-messages: $(VENV)/.installed
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output -o eopen/translations/messages.pot .
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output --ignore-dirs='.*' -o eopen/translations/messages.pot .
 	$(BIN)/pybabel update -i eopen/translations/messages.pot -d eopen/translations --no-fuzzy-matching
 
 run: install

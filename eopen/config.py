@@ -17,6 +17,7 @@ class Defaults:
         "eopen.apply",
         "eopen.backoffice",
         "eopen.verify",
+        "eopen.admin",
         "field",
     ]
     BABEL_DEFAULT_LOCALE = "id"

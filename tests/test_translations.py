@@ -66,6 +66,11 @@ def english():
     return _load(PO)
 
 
+def _not_hidden(path: str) -> bool:
+    """Like `make extract-messages` (--ignore-dirs='.*'): skip .venv, .git …, but NOT templates/_macros."""
+    return not Path(path).name.startswith(".")
+
+
 @pytest.fixture(scope="module")
 def extracted() -> dict[str, tuple[tuple[str, ...], str]]:
     """Extract the messages from the source in-process, with babel.cfg's method map and extractors
@@ -75,7 +80,8 @@ def extracted() -> dict[str, tuple[tuple[str, ...], str]]:
         method_map, options_map = parse_mapping_cfg(f, filename=str(BABEL_CFG))
     found: dict[str, tuple[tuple[str, ...], str]] = {}
     for filename, lineno, message, _comments, _context in extract_from_dir(
-            str(ROOT), method_map, options_map, keywords=KEYWORDS, strip_comment_tags=True):
+            str(ROOT), method_map, options_map, keywords=KEYWORDS, strip_comment_tags=True,
+            directory_filter=_not_hidden):
         forms = _forms(message)
         if not forms[0]:
             continue  # e.g. _(variable) in a template: nothing to translate

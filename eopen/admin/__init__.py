@@ -1,0 +1,6 @@
+"""The admin pages: RWs and RTs per kelurahan and the Satgas Pamor who cover them."""
+from flask import Blueprint
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+from . import routes  # noqa: E402,F401
