@@ -16,13 +16,13 @@ from werkzeug.security import generate_password_hash
 
 from eopen import create_app
 from eopen.extensions import db
-from eopen.models import (RT, RW, AccessLog, AssignmentLog, SatgasAssignment, Event, HolidayOverride, Household, IssuedDocument, Person, RequestDocument,
+from eopen.models import (RT, RW, AccessLog, AssignmentLog, FieldJob, SatgasAssignment, Event, HolidayOverride, Household, IssuedDocument, Person, RequestDocument,
                           ServiceRequest, SiakRecord, SigningKey, User)
 
 PASSWORD = "rahasia-123"
 _PASSWORD_HASH = generate_password_hash(PASSWORD)
 # Emptied after every test, children first. Regions, RWs and RTs are reference data kept for the session.
-PER_TEST_TABLES = [AssignmentLog, SatgasAssignment, AccessLog, IssuedDocument, SiakRecord, Event, RequestDocument, ServiceRequest, SigningKey, User, Person,
+PER_TEST_TABLES = [FieldJob, AssignmentLog, SatgasAssignment, AccessLog, IssuedDocument, SiakRecord, Event, RequestDocument, ServiceRequest, SigningKey, User, Person,
                    Household, HolidayOverride]
 
 

@@ -1,11 +1,12 @@
 from .base import utcnow
 from .people import APPLICANT_ROLES, RELATIONS, ROLES, STAFF_ROLES, Household, Person, User
 from .region import CITY_CODE, LEVELS, RT, RW, AssignmentLog, Region, SatgasAssignment
-from .request import (AccessLog, Event, HolidayOverride, IssuedDocument, RequestDocument, ServiceRequest, SiakRecord,
+from .request import (AccessLog, Event, FieldJob, HolidayOverride, IssuedDocument, RequestDocument, ServiceRequest, SiakRecord,
                       SigningKey)
 
 __all__ = [
     "utcnow", "APPLICANT_ROLES", "RELATIONS", "ROLES", "STAFF_ROLES", "Household", "Person", "User",
     "CITY_CODE", "LEVELS", "RT", "RW", "Region", "Event", "HolidayOverride", "RequestDocument",
     "ServiceRequest", "AccessLog", "IssuedDocument", "SiakRecord", "SigningKey", "SatgasAssignment", "AssignmentLog",
+    "FieldJob",
 ]

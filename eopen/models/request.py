@@ -159,3 +159,27 @@ class SiakRecord(db.Model):
     payload: Mapped[dict] = mapped_column(JSON)
     reference: Mapped[str] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class FieldJob(db.Model):
+    """A jemput (pickup) or antar (delivery) visit a resident asked for, routed to a Satgas Pamor."""
+    __tablename__ = "field_job"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("service_request.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))  # "pickup" or "delivery"
+    # requested → on_the_way → done | failed (a new date is set) ; cancelled by the resident before on_the_way
+    status: Mapped[str] = mapped_column(String(12), default="requested", index=True)
+    satgas_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
+    rw_id: Mapped[int] = mapped_column(ForeignKey("rw.id"), index=True)
+    preferred_date: Mapped[date]
+    time_window: Mapped[str] = mapped_column(String(12))  # e.g. "08-12"
+    address_note: Mapped[str | None] = mapped_column(Text)
+    failed_reason: Mapped[str | None] = mapped_column(Text)
+    # A random token from the form: the same request sent twice finds the same job.
+    client_token: Mapped[str | None] = mapped_column(String(64), unique=True)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    request: Mapped[ServiceRequest] = relationship()
+    satgas: Mapped[User | None] = relationship(foreign_keys=[satgas_id])
