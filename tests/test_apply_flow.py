@@ -193,3 +193,12 @@ def test_answers_are_shown_in_the_readers_format(app, make_resident, make_reques
         shown = {spec.name: value for spec, _label, value in applications.answers(req)}
     assert shown["berat_bayi_kg"] == "3,2" and shown["penolong_kelahiran"] == "Bidan atau perawat"
     assert shown["tempat_lahir"] == "Bekasi" and shown["nama_ayah"] == "—"
+
+
+def test_each_role_starts_on_its_own_page_after_logging_in(client, make_staff):
+    for role, start in (("operator", "/kantor/"), ("kasi", "/kantor/"), ("admin", "/admin/"),
+                        ("satgas", "/lapangan/"), ("institution", "/permohonan")):
+        make_staff(role, kecamatan_code="32.75.01" if role == "operator" else None, username=f"{role}-start")
+        r = client.post("/masuk", data={"identifier": f"{role}-start", "password": "rahasia-123"})
+        assert r.status_code == 303 and r.headers["Location"] == start, role
+        client.post("/keluar")

@@ -13,6 +13,14 @@ from . import bp
 from .forms import LoginForm, SignupForm
 
 login_manager.login_view = "auth.login"
+
+# Where each role starts after logging in (a "next" page, when given, wins).
+START_PAGE = {
+    "resident": "resident.requests", "institution": "resident.requests",
+    "operator": "backoffice.home", "penyelia": "backoffice.home",
+    "kasi": "backoffice.home", "kabid": "backoffice.home", "kadis": "backoffice.home",
+    "admin": "admin.home", "satgas": "field.home",
+}
 login_manager.login_message = None
 
 
@@ -84,7 +92,7 @@ def login():
             if user.locale:
                 from flask import session
                 session["lang"] = user.locale
-            default = url_for("resident.requests") if user.role in ("resident", "institution") else url_for("main.home")
+            default = url_for(START_PAGE.get(user.role, "main.home"))
             return redirect(safe_next(request.args.get("next"), default), code=303)
         failed = True
         form.password.errors = [_("NIK/nomor HP/nama pengguna atau kata sandi salah. Periksa lalu coba lagi.")]
