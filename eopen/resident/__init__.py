@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("resident", __name__)
 
-from . import issued, revision, routes  # noqa: E402,F401
+from . import issued, jobs, revision, routes  # noqa: E402,F401
