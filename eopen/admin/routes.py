@@ -118,14 +118,19 @@ def _refused(anchor: str, message: str, region: Region):
     return _render_kelurahan(region, page_errors=[(anchor, message)], status=409)
 
 
+def _expired(region, rw):
+    """The CSRF token of a form on the kelurahan page failed: the page again, with the message at the RW."""
+    message = _("Formulir kedaluwarsa. Muat ulang halaman lalu kirim lagi.")
+    return _render_kelurahan(region, page_errors=[(f"rw-{rw.id}", message)], status=422)
+
+
 @bp.post("/rw/<int:rw_id>/hapus")
 @staff_required("admin")
 def remove_rw(rw_id):
     rw = _rw(rw_id)
     region = _kelurahan_region(rw.kelurahan_code)
     if not ConfirmForm().validate_on_submit():
-        return _render_kelurahan(region, page_errors=[(f"rw-{rw.id}", _("Formulir kedaluwarsa. Muat ulang "
-                                                                       "halaman lalu kirim lagi."))], status=422)
+        return _expired(region, rw)
     label = rw.label
     try:
         rules.remove_rw(rw)
@@ -145,8 +150,7 @@ def remove_rt(rt_id):
     rw = rt.rw
     region = _kelurahan_region(rw.kelurahan_code)
     if not ConfirmForm().validate_on_submit():
-        return _render_kelurahan(region, page_errors=[(f"rw-{rw.id}", _("Formulir kedaluwarsa. Muat ulang "
-                                                                       "halaman lalu kirim lagi."))], status=422)
+        return _expired(region, rw)
     label = rt.label
     try:
         rules.remove_rt(rt)
@@ -190,8 +194,7 @@ def unassign_backup(rw_id):
     rw = _rw(rw_id)
     region = _kelurahan_region(rw.kelurahan_code)
     if not ConfirmForm().validate_on_submit():
-        return _render_kelurahan(region, page_errors=[(f"rw-{rw.id}", _("Formulir kedaluwarsa. Muat ulang "
-                                                                       "halaman lalu kirim lagi."))], status=422)
+        return _expired(region, rw)
     log = rules.unassign(rw, "backup", current_user)
     db.session.commit()
     if log is None:
