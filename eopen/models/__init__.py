@@ -1,6 +1,7 @@
 from .base import utcnow
 from .people import APPLICANT_ROLES, RELATIONS, ROLES, STAFF_ROLES, Household, Person, User
 from .region import CITY_CODE, LEVELS, RT, RW, AssignmentLog, Region, SatgasAssignment
+from .custody import HOLDER_TYPES, CustodyItem, FieldAction, Handover, HandoverCode, handover_item
 from .request import (AccessLog, Event, FieldJob, HolidayOverride, IssuedDocument, RequestDocument, ServiceRequest, SiakRecord,
                       SigningKey)
 
@@ -8,5 +9,5 @@ __all__ = [
     "utcnow", "APPLICANT_ROLES", "RELATIONS", "ROLES", "STAFF_ROLES", "Household", "Person", "User",
     "CITY_CODE", "LEVELS", "RT", "RW", "Region", "Event", "HolidayOverride", "RequestDocument",
     "ServiceRequest", "AccessLog", "IssuedDocument", "SiakRecord", "SigningKey", "SatgasAssignment", "AssignmentLog",
-    "FieldJob",
+    "FieldJob", "HOLDER_TYPES", "CustodyItem", "FieldAction", "Handover", "HandoverCode", "handover_item",
 ]

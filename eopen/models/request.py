@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -36,6 +36,8 @@ class ServiceRequest(db.Model):
     data: Mapped[dict] = mapped_column(JSON, default=dict)
     verification_index: Mapped[int] = mapped_column(default=0)
     operator_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    # A Satgas Pamor who filled the request in at the resident's door (the resident confirmed it).
+    assisted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     submitted_at: Mapped[datetime | None]
     due_date: Mapped[date | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -43,6 +45,7 @@ class ServiceRequest(db.Model):
 
     applicant: Mapped[User] = relationship(foreign_keys=[applicant_id])
     operator: Mapped[User | None] = relationship(foreign_keys=[operator_id])
+    assisted_by: Mapped[User | None] = relationship(foreign_keys=[assisted_by_id])
     subject_person: Mapped[Person | None] = relationship()
     kelurahan: Mapped[Region | None] = relationship()
     documents: Mapped[list["RequestDocument"]] = relationship(
@@ -164,17 +167,24 @@ class SiakRecord(db.Model):
 class FieldJob(db.Model):
     """A jemput (pickup) or antar (delivery) visit a resident asked for, routed to a Satgas Pamor."""
     __tablename__ = "field_job"
+    # At most one open job per request and kind, whatever the forms send at the same instant.
+    __table_args__ = (Index("uq_field_job_open", "request_id", "kind", unique=True,
+                            sqlite_where=text("status IN ('requested', 'on_the_way')"),
+                            postgresql_where=text("status IN ('requested', 'on_the_way')")),)
     id: Mapped[int] = mapped_column(primary_key=True)
     request_id: Mapped[int] = mapped_column(ForeignKey("service_request.id"), index=True)
     kind: Mapped[str] = mapped_column(String(10))  # "pickup" or "delivery"
     # requested → on_the_way → done | failed (a new date is set) ; cancelled by the resident before on_the_way
     status: Mapped[str] = mapped_column(String(12), default="requested", index=True)
     satgas_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
+    # The satgas the job was last moved away from (RW reassignment): their late actions are refused clearly.
+    moved_from_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     rw_id: Mapped[int] = mapped_column(ForeignKey("rw.id"), index=True)
     preferred_date: Mapped[date]
     time_window: Mapped[str] = mapped_column(String(12))  # e.g. "08-12"
     address_note: Mapped[str | None] = mapped_column(Text)
     failed_reason: Mapped[str | None] = mapped_column(Text)
+    done_at: Mapped[datetime | None]  # when the handover that finished it happened
     # A random token from the form: the same request sent twice finds the same job.
     client_token: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))

@@ -232,3 +232,16 @@ def perform(req: ServiceRequest, action: str, actor: User | None, *, note: str |
     session.flush()
     session.refresh(req)
     return event
+
+
+def note_event(req: ServiceRequest, action: str, actor: User | None, *, note: str | None = None,
+               data: dict | None = None, now: datetime | None = None) -> Event:
+    """An event that does not change the status (a pickup job asked for, a handover, a job moved):
+    it joins the timeline and the audit trail with from_status == to_status. Flushes; never commits."""
+    session = object_session(req) or db.session
+    event = Event(request_id=req.id, actor_id=actor.id if actor is not None else None, action=action,
+                  from_status=req.status, to_status=req.status, note=(note or "").strip() or None,
+                  data=dict(data or {}), created_at=now or utcnow())
+    session.add(event)
+    session.flush()
+    return event

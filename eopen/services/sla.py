@@ -115,6 +115,12 @@ def local_date(dt_utc_naive: datetime) -> date:
     return aware.astimezone(LOCAL_TZ).date()
 
 
+def local_time(dt_utc_naive: datetime) -> datetime:
+    """A naive UTC timestamp from the database as an aware time in Bekasi."""
+    aware = dt_utc_naive if dt_utc_naive.tzinfo else dt_utc_naive.replace(tzinfo=timezone.utc)
+    return aware.astimezone(LOCAL_TZ)
+
+
 def today_local() -> date:
     return local_date(utcnow())
 
