@@ -17,13 +17,14 @@ CSP = ("default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script
 def register(app: Flask) -> None:
     static_cache: dict[tuple[str, float], bytes] = {}
 
-    from .services import labels
+    from .services import custody, labels
 
     @app.context_processor
     def template_globals():
         return {"htmx_file": HTMX_FILE, "current_locale": str(get_locale() or "id"),
                 "catalogue_label": labels.service_label, "status_label": labels.status_label,
-                "action_label": labels.action_label}
+                "action_label": labels.action_label, "holder_label": custody.holder_label,
+                "handover_sentence": custody.handover_sentence}
 
     @app.after_request
     def upload_redirect(response: Response) -> Response:

@@ -91,6 +91,9 @@ MATRIX: dict[str, Route] = {
     # The access log answers 404 to everybody but its two readers (documented in penyelia.py), even to
     # roles that would get 403 elsewhere: it never says which requests exist.
     "backoffice.access_log":          Route("GET", "in_review",  (L, "404", "404", "404", "404", "404", "404", "404", "200", "404", "404", "404", "404", "200")),  # noqa: E501
+    # The desk code and the custody overview: kecamatan staff, each their own kecamatan's items (test_custody.py).
+    "backoffice.desk":                Route("GET", "none",       (L, "403", "403", "403", "403", "200", "200", "200", "200", "200", "403", "403", "403", "403")),  # noqa: E501
+    "backoffice.desk_new_code":       Route("POST", "none",      (L, "403", "403", "403", "403", S,     S,     S,     S,     S,     "403", "403", "403", "403"), body="empty"),  # noqa: E501
     "backoffice.verify_queue":        Route("GET", "none",       (L, "403", "403", "403", "403", "403", "403", "403", "403", "403", "200", "200", "200", "403")),  # noqa: E501
     "backoffice.verify_request":      Route("GET", "at_kabid",   (L, "403", "403", "403", "403", "403", "403", "403", "403", "403", "404", "200", "404", "403"), logged="view_request"),  # noqa: E501
     # kasi: a second click on its own approval is answered as done (303, nothing happens again).

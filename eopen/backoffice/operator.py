@@ -14,7 +14,7 @@ from .. import htmx
 from ..extensions import db
 from ..forms import Form, options
 from ..models import Region, RequestDocument, ServiceRequest
-from ..services import audit, labels, lifecycle, review
+from ..services import audit, custody, labels, lifecycle, review
 from ..services.catalogue import get_catalogue
 from ..web import stored_file_or_404, uploaded_file_headers
 from . import bp
@@ -139,7 +139,7 @@ def _review_page(req: ServiceRequest, *, bound: dict | None = None, decision_for
         REVIEW_TEMPLATE, req=req, service=service, variant=variant, items=items, actions=actions,
         can_review=can_review, decision_forms=decision_forms,
         blockers=review.approval_blockers(req) if "approve" in actions else [], previous=previous,
-        reason_label=review.reason_label,
+        reason_label=review.reason_label, custody_items=custody.items_of(req), custody_chain=custody.chain(req),
         decision_errors=page_errors or [],
         page_errors=bool(page_errors or (decision_form is not None and decision_form.errors)
                          or any(f.errors for f in (bound or {}).values())),

@@ -17,7 +17,7 @@ from wtforms.validators import Length, Optional
 from ..extensions import db
 from ..forms import Form, LocalDateField, options, required
 from ..models import FieldJob, ServiceRequest
-from ..services import fieldjobs, scope
+from ..services import custody, fieldjobs, scope
 from . import bp
 from .routes import role_required
 
@@ -39,10 +39,20 @@ class JobForm(JobChangeForm):
 
 @bp.app_template_global("field_jobs")
 def field_jobs(req: ServiceRequest) -> dict:
-    """For the request page: the jobs, what may still be asked, and labels."""
-    return {"jobs": fieldjobs.jobs_for(req), "askable": fieldjobs.askable_kinds(req, current_user),
+    """For the request page: the jobs, what may still be asked, labels, and the custody chain.
+
+    The applicant also gets their handover code while a pickup or delivery is open. Showing a code makes
+    it when there is none; it is committed at once, so every view shows the same code until it is used.
+    """
+    jobs = fieldjobs.jobs_for(req)
+    mine = fieldjobs.is_applicant(req, current_user)
+    code = None
+    if mine and any(job.status in fieldjobs.OPEN_STATES for job in jobs):
+        code = custody.resident_code(req)
+        db.session.commit()
+    return {"jobs": jobs, "askable": fieldjobs.askable_kinds(req, current_user),
             "kinds": fieldjobs.KIND_SHORT, "windows": fieldjobs.TIME_WINDOWS, "statuses": fieldjobs.STATUS_LABELS,
-            "mine": fieldjobs.is_applicant(req, current_user)}
+            "mine": mine, "code": code, "held": custody.items_of(req), "handovers": custody.chain(req)}
 
 
 def own_request(tracking_no: str) -> ServiceRequest:

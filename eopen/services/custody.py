@@ -377,3 +377,71 @@ def check_chain(item: CustodyItem) -> bool:
             return False
         previous = (row.to_type, row.to_user_id, row.to_kecamatan_code)
     return previous == (item.holder_type, item.holder_user_id, item.holder_kecamatan_code)
+
+
+# --- words for the pages -----------------------------------------------------------------------------
+
+def _party_name(kind: str | None, user: User | None, kecamatan_code: str | None, viewer: User | None) -> str:
+    from .reference import kecamatan_names
+    if kind == "resident":
+        if viewer is not None and user is not None and viewer.id == user.id:
+            return _("Anda")
+        return _("warga (%(name)s)", name=user.display_name if user else "—")
+    if kind == "satgas":
+        return _("Satgas Pamor %(name)s", name=user.display_name if user else "—")
+    if kind == "office":
+        return _("Kantor Kecamatan %(name)s", name=kecamatan_names().get(kecamatan_code or "", kecamatan_code or "—"))
+    return "—"
+
+
+def holder_label(item: CustodyItem, viewer: User | None = None) -> str:
+    """"Ada pada Anda", "Dibawa Satgas Pamor Budi", "Di Kantor Kecamatan Bekasi Barat"."""
+    if item.holder_type == "resident":
+        if viewer is not None and viewer.id == item.holder_user_id:
+            return _("ada pada Anda")
+        return _("ada pada %(who)s", who=_party_name("resident", item.holder_user, None, viewer))
+    if item.holder_type == "satgas":
+        return _("dibawa %(who)s", who=_party_name("satgas", item.holder_user, None, viewer))
+    return _("disimpan di %(who)s", who=_party_name("office", None, item.holder_kecamatan_code, viewer))
+
+
+def handover_sentence(handover: Handover, viewer: User | None = None) -> str:
+    """One line of the chain: who gave what to whom, and how it was confirmed."""
+    what = ", ".join(item.label for item in handover.items)
+    to = _party_name(handover.to_type, handover.to_user, handover.to_kecamatan_code, viewer)
+    if handover.from_type is None:
+        return _("%(what)s dicatat, ada pada %(to)s.", what=what, to=to)
+    giver = _party_name(handover.from_type, handover.from_user, handover.from_kecamatan_code, viewer)
+    if handover.method == "birth_nik":
+        how = _("dikonfirmasi dengan tanggal lahir dan NIK")
+    else:
+        how = _("dikonfirmasi dengan kode")
+    return _("%(from)s menyerahkan %(what)s kepada %(to)s (%(how)s).", what=what, to=to, how=how,
+             **{"from": giver})
+
+
+@dataclass
+class KecamatanCustody:
+    with_satgas: list[CustodyItem]
+    at_office: list[CustodyItem]
+    to_deliver: list  # (FieldJob, ServiceRequest) whose output waits at the office for its satgas
+
+
+def kecamatan_overview(kecamatan_code: str | None) -> KecamatanCustody:
+    """What the kecamatan's satgas carry, what its office holds, and deliveries waiting for pickup."""
+    from ..models import FieldJob
+    if not kecamatan_code:
+        return KecamatanCustody([], [], [])
+    in_kecamatan = ServiceRequest.kelurahan_code.startswith(kecamatan_code + ".", autoescape=True)
+    with_satgas = db.session.scalars(select(CustodyItem).join(ServiceRequest, ServiceRequest.id == CustodyItem.request_id)
+                                     .where(in_kecamatan, CustodyItem.holder_type == "satgas")
+                                     .order_by(CustodyItem.holder_user_id, CustodyItem.id)).all()
+    at_office = db.session.scalars(select(CustodyItem).where(CustodyItem.holder_type == "office",
+                                                             CustodyItem.holder_kecamatan_code == kecamatan_code)
+                                   .order_by(CustodyItem.request_id, CustodyItem.id)).all()
+    to_deliver = db.session.execute(
+        select(FieldJob, ServiceRequest).join(ServiceRequest, ServiceRequest.id == FieldJob.request_id)
+        .where(in_kecamatan, FieldJob.kind == "delivery", FieldJob.status.in_(("requested", "on_the_way")),
+               ServiceRequest.status.in_(("issued", "ready_for_collection")))
+        .order_by(FieldJob.preferred_date, FieldJob.id)).all()
+    return KecamatanCustody(list(with_satgas), list(at_office), list(to_deliver))
