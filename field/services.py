@@ -15,11 +15,12 @@ from datetime import date, timedelta
 from itertools import groupby
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 
 from eopen.extensions import db
-from eopen.models import RW, FieldJob, User
+from eopen.models import RW, FieldJob, User, utcnow
 from eopen.services import fieldjobs, labels, sla
+from eopen.services.lifecycle import note_event
 
 OPEN_STATES = ("requested", "on_the_way")
 MAX_DAYS_AHEAD = 30
@@ -157,14 +158,27 @@ def can_fail(job: FieldJob) -> bool:
     return job.status in OPEN_STATES
 
 
-def start(job: FieldJob) -> FieldJob:
-    """requested → on_the_way, as one conditional update: a double click finds it already done."""
+def start(job: FieldJob, actor: User | None = None) -> FieldJob:
+    """requested → on_the_way, as one conditional update: a double click finds it already done.
+
+    The update lands only while the job is still held by the satgas it was read with (it may have been
+    moved to another satgas meanwhile). Writes a "job_on_the_way" event on the request (the satgas as
+    actor: ``actor``, else the job's satgas) only when the status changed.
+    """
+    holder = job.satgas_id
+    actor = actor if actor is not None else (db.session.get(User, holder) if holder is not None else None)
     result = db.session.execute(
-        update(FieldJob).where(FieldJob.id == job.id, FieldJob.status == "requested")
-        .values(status="on_the_way").execution_options(synchronize_session=False))
+        update(FieldJob).where(FieldJob.id == job.id, FieldJob.status == "requested",
+                               FieldJob.satgas_id == holder)
+        .values(status="on_the_way", updated_at=utcnow()).execution_options(synchronize_session=False))
     db.session.refresh(job)
-    if result.rowcount == 0 and job.status != "on_the_way":
-        raise FieldError(_l("Tugas ini tidak dapat dimulai lagi."))
+    if result.rowcount == 0:
+        if job.satgas_id != holder:
+            raise FieldError(_l("Tugas ini sudah dialihkan ke Satgas Pamor lain."))
+        if job.status != "on_the_way":
+            raise FieldError(_l("Tugas ini tidak dapat dimulai lagi."))
+        return job  # a double click: already on the way, no second event
+    note_event(job.request, "job_on_the_way", actor, data={"job_id": job.id, "kind": job.kind})
     db.session.flush()
     return job
 
@@ -178,8 +192,13 @@ def latest_date(today: date | None = None) -> date:
 
 
 def reschedule(job: FieldJob, reason: str | None, detail: str | None, new_date: date | None,
-               today: date | None = None) -> FieldJob:
-    """"Tidak dapat diselesaikan": failed, then at once back to requested on `new_date` (reason kept)."""
+               today: date | None = None, actor: User | None = None) -> FieldJob:
+    """"Tidak dapat diselesaikan": failed, then at once back to requested on `new_date` (reason kept).
+
+    Writes a "job_rescheduled" event on the request (the satgas as actor: ``actor``, else the job's
+    satgas; data: job, kind, reason code and text, new date) only when something changed: the same
+    form sent twice writes nothing.
+    """
     today = today or sla.today_local()
     detail = (detail or "").strip()
     if reason not in FAIL_REASONS:
@@ -195,15 +214,25 @@ def reschedule(job: FieldJob, reason: str | None, detail: str | None, new_date: 
     if not sla.is_working_day(new_date):
         raise FieldError(_l("Tanggal itu bukan hari kerja. Pilih Senin–Jumat yang bukan hari libur."),
                          "new_date")
-    text = str(FAIL_REASONS[reason]) + (": " + detail if detail else "")
+    text = (str(FAIL_REASONS[reason]) + (": " + detail if detail else ""))[:1000]
+    holder = job.satgas_id
+    actor = actor if actor is not None else (db.session.get(User, holder) if holder is not None else None)
     result = db.session.execute(
-        update(FieldJob).where(FieldJob.id == job.id, FieldJob.status.in_(OPEN_STATES))
-        .values(status="requested", preferred_date=new_date, failed_reason=text[:1000])
+        update(FieldJob).where(FieldJob.id == job.id, FieldJob.status.in_(OPEN_STATES),
+                               FieldJob.satgas_id == holder,
+                               or_(FieldJob.status != "requested", FieldJob.preferred_date != new_date,
+                                   FieldJob.failed_reason.is_(None), FieldJob.failed_reason != text))
+        .values(status="requested", preferred_date=new_date, failed_reason=text, updated_at=utcnow())
         .execution_options(synchronize_session=False))
     db.session.refresh(job)
     if result.rowcount == 0:
-        if job.status == "requested" and job.preferred_date == new_date and job.failed_reason == text[:1000]:
-            return job  # the same form sent twice
+        if job.satgas_id != holder:
+            raise FieldError(_l("Tugas ini sudah dialihkan ke Satgas Pamor lain."))
+        if job.status == "requested" and job.preferred_date == new_date and job.failed_reason == text:
+            return job  # the same form sent twice: no second event
         raise FieldError(_l("Tugas ini sudah tidak terbuka."))
+    note_event(job.request, "job_rescheduled", actor, note=text,
+               data={"job_id": job.id, "kind": job.kind, "reason": reason, "reason_text": text,
+                     "new_date": new_date.isoformat()})
     db.session.flush()
     return job

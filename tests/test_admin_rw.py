@@ -183,15 +183,24 @@ def test_assign_requires_an_active_satgas(app, client, admin, make_staff):
 
 
 def test_availability_toggle_and_satgas_page(app, client, admin, make_staff, make_resident, make_request):
+    from datetime import date
+
+    from eopen.models import FieldJob
     satgas = make_staff("satgas")
     resident = make_resident(kelurahan_code=KEL, rw_number=1)
-    make_request(resident, status="submitted")
-    make_request(resident, status="draft")
-    make_request(resident, status="rejected")
-    assign(client, rw_id(app, 1), "primary", satgas)
+    with app.app_context():
+        rw = rw_id(app, 1)
+        for status in ("requested", "on_the_way", "done", "cancelled"):
+            # Open jobs are jemput-antar jobs (requested, on the way), not open requests.
+            req = make_request(resident, status="submitted")
+            db.session.add(FieldJob(request_id=req, kind="pickup", status=status, satgas_id=None, rw_id=rw,
+                                    preferred_date=date(2030, 1, 2), time_window="08-12", created_by_id=resident))
+        db.session.commit()
+    assign(client, rw, "primary", satgas)  # the waiting jobs go to the new primary
     page = client.get("/admin/satgas").get_data(as_text=True)
     assert f'id="satgas-{satgas}"' in page
-    assert '<td class="num">1</td>' in page  # one open request; the draft and the rejected one are not jobs
+    row = page[page.index(f'id="satgas-{satgas}"'):]
+    assert '<td class="num">2</td>' in row[:row.index("</tr>")]
     assert "RW tanpa satgas utama" in page and "RW 002" in page
 
     response = client.post(f"/admin/satgas/{satgas}/ketersediaan", data={"available": "0"})

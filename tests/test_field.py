@@ -160,3 +160,66 @@ def test_not_done_invalid_input_is_422_with_inputs_kept(client, login, make_staf
     if data.get("new_date"):
         assert data["new_date"] in html
     assert _job(client.application, job_id)[:2] == ("requested", TODAY)
+
+
+def _events(app, job_id):
+    from eopen.models import Event
+    with app.app_context():
+        job = db.session.get(FieldJob, job_id)
+        return [(e.action, e.actor_id, e.from_status, e.to_status, e.note, e.data) for e in db.session.scalars(
+            select(Event).where(Event.request_id == job.request_id).order_by(Event.id))]
+
+
+def test_start_and_reschedule_write_one_event_each_and_double_taps_none(app, make_staff, make_job):
+    from field import services
+    me = make_staff("satgas")
+    job_id = make_job(me)
+    new_day = TODAY + timedelta(days=1)
+    with app.app_context():
+        job = services.my_job(db.session.get(User, me), job_id)
+        services.start(job)
+        services.start(job)  # double click
+        db.session.commit()
+        services.reschedule(job, "not_home", "Rumah kosong", new_day)
+        services.reschedule(job, "not_home", "Rumah kosong", new_day)  # the same form twice
+        db.session.commit()
+        services.reschedule(job, "resident_asked", "", new_day)  # another reason: a change
+        db.session.commit()
+    events = _events(app, job_id)
+    assert [e[0] for e in events] == ["job_on_the_way", "job_rescheduled", "job_rescheduled"]
+    started, rescheduled = events[0], events[1]
+    assert started[1:] == (me, "submitted", "submitted", None, {"job_id": job_id, "kind": "pickup"})
+    action, actor, before, after, note, data = rescheduled
+    assert (actor, before, after) == (me, "submitted", "submitted")
+    assert note == "Warga tidak ada di rumah: Rumah kosong"
+    assert data == {"job_id": job_id, "kind": "pickup", "reason": "not_home",
+                    "reason_text": "Warga tidak ada di rumah: Rumah kosong", "new_date": new_day.isoformat()}
+    assert events[2][5]["reason_text"] == "Warga minta dijadwalkan ulang"
+
+
+def test_refused_reschedule_writes_no_event(app, make_staff, make_job):
+    from field import services
+    me = make_staff("satgas")
+    job_id = make_job(me, status="done")
+    with app.app_context():
+        job = db.session.get(FieldJob, job_id)
+        with pytest.raises(services.FieldError):
+            services.start(job)
+        with pytest.raises(services.FieldError):
+            services.reschedule(job, "not_home", "", TODAY + timedelta(days=1))
+        db.session.rollback()
+    assert _events(app, job_id) == []
+
+
+def test_resident_sees_the_satgas_set_off_in_the_timeline(app, client, login, make_staff, make_job):
+    from field import services
+    me = make_staff("satgas")
+    job_id = make_job(me, kind="delivery")
+    with app.app_context():
+        job = db.session.get(FieldJob, job_id)
+        services.start(job)
+        db.session.commit()
+        resident, tracking_no = job.request.applicant_id, job.request.tracking_no
+    login(resident)
+    html = client.get(f"/permohonan/{tracking_no}").get_data(as_text=True)
+    assert "<strong>Satgas Pamor berangkat</strong> — Antar" in html

@@ -110,12 +110,12 @@ def test_date_rules(app, setup):
 
 
 def test_pickup_and_delivery_follow_the_request_status(app, setup, make_request):
+    issued = make_request(setup["resident"], status="issued")
+    collected = make_request(setup["resident"], status="collected")
     with app.app_context():
-        issued = make_request(setup["resident"], status="issued")
         with pytest.raises(fieldjobs.FieldJobError):
             ask(issued, setup["resident"], "pickup")
         assert ask(issued, setup["resident"], "delivery").kind == "delivery"
-        collected = make_request(setup["resident"], status="collected")
         with pytest.raises(fieldjobs.FieldJobError):
             ask(collected, setup["resident"], "delivery")
 
@@ -234,3 +234,70 @@ def test_csrf_required(csrf_app, make_resident, make_request):
     assert response.status_code in (400, 422)  # refused either by the global CSRF guard or the form
     with csrf_app.app_context():
         assert db.session.scalar(select(func.count(FieldJob.id))) == 0
+
+
+# --- events ------------------------------------------------------------------------------------------
+
+def job_events(req_id):
+    from eopen.models import Event
+    return db.session.scalars(select(Event).where(Event.request_id == req_id, Event.action.like("job_%"))
+                              .order_by(Event.id)).all()
+
+
+def test_each_job_action_writes_one_event_and_double_taps_none(app, setup):
+    day, later = working_day(), working_day(3)
+    with app.app_context():
+        resident = db.session.get(User, setup["resident"])
+        job = ask(setup["req"], setup["resident"], day=day, token="tok-ev")
+        ask(setup["req"], setup["resident"], day=day, token="tok-ev")  # double tap
+        db.session.commit()
+        [requested] = job_events(setup["req"])
+        assert (requested.action, requested.actor_id) == ("job_requested", setup["resident"])
+        assert requested.data == {"job_id": job.id, "kind": "pickup", "preferred_date": day.isoformat(),
+                                  "time_window": "08-12"}
+        assert requested.from_status == requested.to_status == "submitted"
+
+        fieldjobs.change_job(job, resident, later, "12-16", "Pagar biru")
+        fieldjobs.change_job(job, resident, later, "12-16", "Pagar biru")  # the same form twice
+        db.session.commit()
+        changed = job_events(setup["req"])[1:]
+        assert [e.action for e in changed] == ["job_changed"]
+        assert changed[0].data == {"job_id": job.id, "kind": "pickup", "preferred_date": later.isoformat(),
+                                   "time_window": "12-16"}
+        fieldjobs.change_job(job, resident, later, "12-16", None)  # only the note changes: still a change
+        assert [e.action for e in job_events(setup["req"])] == ["job_requested", "job_changed", "job_changed"]
+
+        fieldjobs.cancel_job(job, resident)
+        fieldjobs.cancel_job(job, resident)  # sent twice
+        db.session.commit()
+        events = job_events(setup["req"])
+        assert [e.action for e in events] == ["job_requested", "job_changed", "job_changed", "job_cancelled"]
+        assert events[-1].data == {"job_id": job.id, "kind": "pickup"} and events[-1].actor_id == setup["resident"]
+        assert db.session.get(ServiceRequest, setup["req"]).status == "submitted"
+
+
+def test_refused_change_and_cancel_write_no_event(app, setup, make_resident):
+    stranger_id = make_resident(name="Tetangga")
+    with app.app_context():
+        job = ask(setup["req"], setup["resident"])
+        job.status = "on_the_way"
+        db.session.commit()
+        resident, stranger = db.session.get(User, setup["resident"]), db.session.get(User, stranger_id)
+        for who in (resident, stranger):
+            with pytest.raises(fieldjobs.FieldJobError):
+                fieldjobs.change_job(job, who, working_day(2), "12-16", None)
+            with pytest.raises(fieldjobs.FieldJobError):
+                fieldjobs.cancel_job(job, who)
+        assert [e.action for e in job_events(setup["req"])] == ["job_requested"]
+        assert job.status == "on_the_way"
+
+
+def test_timeline_shows_job_events_without_repeating_the_status(app, client, login, setup):
+    with app.app_context():
+        ask(setup["req"], setup["resident"], "delivery")
+        db.session.commit()
+    login(setup["resident"])
+    html = client.get(f"/permohonan/{tracking(app, setup['req'])}").get_data(as_text=True)
+    timeline = html[html.index('class="timeline"'):]
+    timeline = timeline[:timeline.index("</ol>")]
+    assert "<strong>Jemput/antar diminta</strong> — Antar<br>" in timeline

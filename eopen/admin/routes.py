@@ -206,8 +206,10 @@ def unassign_backup(rw_id):
 
 def _render_satgas(page_errors=None, status=200):
     unassigned = rules.rws_without_primary()
+    waiting = rules.waiting_jobs()
     return render_template("admin/satgas.html", rows=rules.satgas_overview(), unassigned=unassigned,
                            unassigned_total=sum(len(rws) for _region, rws in unassigned),
+                           waiting=waiting, waiting_total=sum(n for _region, items in waiting for _rw, n in items),
                            page_errors=page_errors or [],
                            form=None), status
 
@@ -229,11 +231,11 @@ def satgas_availability(user_id):
         message = next((f.errors[0] for f in form if f.errors), _("Isian ini belum benar. Periksa kembali."))
         return _render_satgas(page_errors=[(f"satgas-{user.id}", message)], status=422)
     available = form.available.data == "1"
-    rules.set_available(user, available)
+    rules.set_available(user, available, by=current_user)
     db.session.commit()
     if available:
         flash(_("%(name)s ditandai tersedia.", name=user.display_name), "success")
     else:
-        flash(_("%(name)s ditandai tidak tersedia: tugas baru RW-nya diberikan ke satgas cadangan.",
-                name=user.display_name), "success")
+        flash(_("%(name)s ditandai tidak tersedia: tugas baru dan tugas yang belum berangkat di RW utamanya "
+                "dialihkan ke satgas cadangan yang tersedia.", name=user.display_name), "success")
     return redirect(url_for("admin.satgas", _anchor=f"satgas-{user.id}"), code=303)

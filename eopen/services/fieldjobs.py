@@ -14,6 +14,9 @@ Rules:
 - Routing: the RW's primary satgas when active and available, else the backup when active and available,
   else nobody yet (the job waits for a satgas to be assigned; it never fails for that).
 - Change and cancel are possible only while the job is "requested" (until the satgas is on the way).
+- Every change of a job is an event on its request ("job_requested", "job_changed", "job_cancelled",
+  with data ``{"job_id", "kind", ...}``; ``lifecycle.note_event``, the status does not change), so the
+  timeline and the audit trail show it. A double tap or a change that changes nothing writes none.
 
 Functions flush and never commit (the route commits). Refusals raise ``FieldJobError``.
 """
@@ -23,12 +26,13 @@ from datetime import date, timedelta
 
 from flask_babel import lazy_gettext as _l
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..models import FieldJob, SatgasAssignment, ServiceRequest, User, utcnow
 from . import scope, sla
+from .lifecycle import note_event
 
 KINDS = ("pickup", "delivery")
 KIND_LABELS = {"pickup": _l("Dijemput (Satgas datang membantu berkas atau mengambil dokumen asli)"),
@@ -162,7 +166,18 @@ def request_job(req: ServiceRequest, user: User, kind: str, preferred_date: date
         if existing is not None:
             return existing
         raise
+    note_event(req, "job_requested", user, data={**_job_data(job), "preferred_date": preferred_date.isoformat(),
+                                                  "time_window": time_window})
     return job
+
+
+def _differs(column, value):
+    return column.is_not(None) if value is None else or_(column.is_(None), column != value)
+
+
+def _job_data(job: FieldJob) -> dict:
+    """What every job event says about its job (nothing about people: the ids of the job only)."""
+    return {"job_id": job.id, "kind": job.kind}
 
 
 def _check_changeable(job: FieldJob, user: User) -> None:
@@ -180,9 +195,20 @@ def change_job(job: FieldJob, user: User, preferred_date: date | None, time_wind
                address_note: str | None, *, today: date | None = None) -> FieldJob:
     _check_changeable(job, user)
     note = _check_slot(preferred_date, time_window, address_note, today)
-    job.preferred_date, job.time_window, job.address_note = preferred_date, time_window, note
-    job.updated_at = utcnow()
-    db.session.flush()
+    # One conditional UPDATE: it lands only while the satgas has not set off, and only when it changes
+    # something (the same form sent twice writes no second event).
+    result = db.session.execute(
+        update(FieldJob).where(FieldJob.id == job.id, FieldJob.status == "requested", or_(
+            FieldJob.preferred_date != preferred_date, FieldJob.time_window != time_window,
+            _differs(FieldJob.address_note, note)))
+        .values(preferred_date=preferred_date, time_window=time_window, address_note=note, updated_at=utcnow())
+        .execution_options(synchronize_session=False))
+    db.session.refresh(job)
+    if result.rowcount == 0:
+        _check_changeable(job, user)  # the satgas set off meanwhile: refused with the reason
+        return job  # nothing changed
+    note_event(job.request, "job_changed", user, data={**_job_data(job), "preferred_date": preferred_date.isoformat(),
+                                                        "time_window": time_window})
     return job
 
 
@@ -190,7 +216,13 @@ def cancel_job(job: FieldJob, user: User) -> FieldJob:
     if job.status == "cancelled" and is_applicant(job.request, user):
         return job  # sent twice
     _check_changeable(job, user)
-    job.status = "cancelled"
-    job.updated_at = utcnow()
-    db.session.flush()
+    result = db.session.execute(
+        update(FieldJob).where(FieldJob.id == job.id, FieldJob.status == "requested")
+        .values(status="cancelled", updated_at=utcnow()).execution_options(synchronize_session=False))
+    db.session.refresh(job)
+    if result.rowcount == 0:
+        if job.status == "cancelled":
+            return job  # a simultaneous double tap cancelled it first
+        _check_changeable(job, user)  # the satgas set off meanwhile
+    note_event(job.request, "job_cancelled", user, data=_job_data(job))
     return job
