@@ -27,17 +27,21 @@ FAR_KEC = "32.75.02"        # Bekasi Barat
 FAR_KEL = "32.75.02.1001"   # Bintara
 NOW = datetime(2026, 1, 5, 3, 0)  # Monday 10:00 in Bekasi
 CHAIN = ("kasi", "kabid", "kadis")
-ROLES = ("resident", "institution", "satgas", "operator", "penyelia", "kasi", "kabid", "kadis", "admin",
-         "system")
+ROLES = ("resident", "institution", "satgas", "assistant", "operator", "penyelia", "kasi", "kabid", "kadis",
+         "admin", "system")
 
 # (action, from_state, role) → to_state, for everything except the verification chain (VERIFY below).
 # "operator" on an in_review request means the operator who claimed it; resident/institution mean the
-# applicant; "system" is no user (the SIAK outbox).
+# applicant; "system" is no user (the SIAK outbox). "assistant" is the satgas (of the kecamatan) who
+# started the request at the resident's door: every request of these tests is assisted by them
+# (request_in), so the matrices show what the assistant may do besides what any satgas may.
 ALLOWED = {
     ("submit", "draft", "resident"): "submitted",
     ("submit", "draft", "institution"): "submitted",
+    ("submit", "draft", "assistant"): "submitted",
     ("cancel", "draft", "resident"): "cancelled",
     ("cancel", "draft", "institution"): "cancelled",
+    ("cancel", "draft", "assistant"): "cancelled",
     ("cancel", "submitted", "resident"): "cancelled",
     ("cancel", "submitted", "institution"): "cancelled",
     ("claim", "submitted", "operator"): "in_review",
@@ -60,10 +64,13 @@ ALLOWED = {
     ("dispatch", "issued", "operator"): "out_for_delivery",
     ("dispatch", "issued", "penyelia"): "out_for_delivery",
     ("dispatch", "issued", "satgas"): "out_for_delivery",
+    ("dispatch", "issued", "assistant"): "out_for_delivery",
     ("dispatch", "ready_for_collection", "operator"): "out_for_delivery",
     ("dispatch", "ready_for_collection", "penyelia"): "out_for_delivery",
     ("dispatch", "ready_for_collection", "satgas"): "out_for_delivery",
+    ("dispatch", "ready_for_collection", "assistant"): "out_for_delivery",
     ("deliver", "out_for_delivery", "satgas"): "delivered",
+    ("deliver", "out_for_delivery", "assistant"): "delivered",
     ("deliver", "out_for_delivery", "operator"): "delivered",
 }
 # (action, role, verification_index) → (to_state, verification_index after), on the chain kasi → kabid → kadis.
@@ -99,6 +106,7 @@ def people(app, make_resident, make_staff):
         operator_far=make_staff("operator", FAR_KEC),
         penyelia=make_staff("penyelia", KEC), penyelia_far=make_staff("penyelia", FAR_KEC),
         satgas=make_staff("satgas", KEC), satgas_far=make_staff("satgas", FAR_KEC),
+        assistant=make_staff("satgas", KEC),
         kasi=make_staff("kasi"), kabid=make_staff("kabid"), kadis=make_staff("kadis"), admin=make_staff("admin"),
     )
 
@@ -114,14 +122,17 @@ def user(people):
 def request_in(ctx, make_request, people):
     """request_in("in_review", by="resident", service=…, index=0) → a ServiceRequest in that state.
 
-    From in_review on, the request is claimed by ``people.operator``.
+    From in_review on, the request is claimed by ``people.operator``. Every request was started by
+    ``people.assistant`` at the door, unless ``assisted=False``.
     """
-    def make(status, *, by="resident", service="akta_kelahiran", index=0, kelurahan_code=None, claimed=None):
+    def make(status, *, by="resident", service="akta_kelahiran", index=0, kelurahan_code=None, claimed=None,
+             assisted=True):
         rid = make_request(getattr(people, by), service=service, status=status, kelurahan_code=kelurahan_code)
         req = db.session.get(ServiceRequest, rid)
         if claimed is None:
             claimed = status not in ("draft", "submitted", "cancelled")
         req.operator_id = people.operator if claimed else None
+        req.assisted_by_id = people.assistant if assisted else None
         req.verification_index = index
         if status != "draft":
             req.submitted_at = NOW
@@ -138,6 +149,11 @@ def event_count() -> int:
     return db.session.scalar(select(func.count()).select_from(Event))
 
 
+def consent(people, confirmed_by="code") -> dict:
+    """The submit event's data when the assistant submits: the resident agreed at the door."""
+    return {"assisted_by": people.assistant, "confirmed_by": confirmed_by}
+
+
 def applicant_for(role: str) -> str:
     return role if role in ("resident", "institution") else "resident"
 
@@ -148,7 +164,8 @@ def applicant_for(role: str) -> str:
 def test_allowed_transition(chain, request_in, user, people, action, from_state, role):
     req = request_in(from_state, by=applicant_for(role))
     actor = user(role)
-    data = {"why": "test", **({"operator_id": people.operator2} if action == "assign" else {})}
+    data = {"why": "test", **({"operator_id": people.operator2} if action == "assign" else {}),
+            **(consent(people) if (action, role) == ("submit", "assistant") else {})}
     event = perform(req, action, actor, note="  catatan uji  ", data=data, now=NOW)
 
     assert req.status == ALLOWED[action, from_state, role]
@@ -277,6 +294,57 @@ def test_other_applicants_are_forbidden(request_in, user):
         perform(theirs, "resubmit", user("resident"))
     assert error.value.reason == "forbidden"
     assert mine.status == "draft" and theirs.status == "needs_revision"
+
+
+# --- the assistant: the satgas who filled a draft in at the resident's door ------------------------
+
+def test_assistant_submits_only_with_the_residents_consent(request_in, user, people):
+    req = request_in("draft")
+    for data in (None, {}, {"assisted_by": people.assistant},
+                 {"assisted_by": people.assistant, "confirmed_by": "applicant"},
+                 {"assisted_by": people.assistant, "confirmed_by": "trust me"},
+                 {"assisted_by": people.satgas, "confirmed_by": "code"}):
+        with pytest.raises(TransitionError) as error:
+            perform(req, "submit", user("assistant"), data=data)
+        assert error.value.reason == "forbidden"
+        assert "disetujui warga" in str(error.value)
+    assert req.status == "draft" and event_count() == 0
+    event = perform(req, "submit", user("assistant"), data=consent(people, "birth_nik"))
+    assert (req.status, event.actor_id) == ("submitted", people.assistant)
+    assert event.data == {"assisted_by": people.assistant, "confirmed_by": "birth_nik"}
+    # Once sent, the request is the resident's: the assistant cannot cancel it.
+    assert allowed_actions(req, user("assistant")) == []
+    with pytest.raises(TransitionError) as error:
+        perform(req, "cancel", user("assistant"))
+    assert error.value.reason == "forbidden"
+
+
+def test_the_resident_may_still_submit_an_assisted_draft(request_in, user):
+    req = request_in("draft")
+    assert allowed_actions(req, user("resident")) == ["submit", "cancel"]
+    perform(req, "submit", user("resident"))
+    assert req.status == "submitted"
+
+
+def test_only_the_assisting_satgas_of_the_kecamatan_is_the_assistant(request_in, user, people):
+    req = request_in("draft")
+    for name in ("satgas", "satgas_far", "operator", "penyelia"):
+        assert allowed_actions(req, user(name)) == [], name
+        with pytest.raises(TransitionError) as error:
+            perform(req, "submit", user(name), data={"assisted_by": getattr(people, name), "confirmed_by": "code"})
+        assert error.value.reason == "forbidden"
+    assert allowed_actions(request_in("draft", assisted=False), user("assistant")) == []
+    assert allowed_actions(request_in("draft", kelurahan_code=FAR_KEL), user("assistant")) == []
+    # Somebody who is not a satgas named on the draft is no assistant either.
+    by_operator = request_in("draft")
+    by_operator.assisted_by_id = people.operator
+    assert allowed_actions(by_operator, user("operator")) == []
+    assistant = user("assistant")
+    assistant.active = False
+    assert allowed_actions(req, assistant) == []
+    with pytest.raises(TransitionError):
+        perform(req, "submit", assistant, data=consent(people))
+    assert req.status == "draft" and event_count() == 0
 
 
 def test_only_the_claiming_operator_reviews(request_in, user):

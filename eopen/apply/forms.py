@@ -46,6 +46,19 @@ class SubmitForm(Form):
     pass
 
 
+class AssistConfirmForm(Form):
+    """The resident's consent to a request a satgas filled in: their code, or date of birth + NIK digits.
+
+    ``way`` says which of the two forms on the page was sent; the rules live in custody.confirm_resident.
+    """
+    way = HiddenField()
+    code = StringField(_l("Kode dari warga"), validators=[Optional(), Length(max=20)],
+                       render_kw={"inputmode": "numeric", "autocomplete": "off", "maxlength": 20})
+    birth_date = LocalDateField(_l("Tanggal lahir"), validators=[Optional()])
+    nik_last4 = StringField(_l("4 angka terakhir NIK"), validators=[Optional(), Length(max=10)],
+                            render_kw={"inputmode": "numeric", "autocomplete": "off", "maxlength": 10})
+
+
 def _nik_validator(form, field):
     if field.data:
         check = identity.check_nik(field.data)

@@ -1,26 +1,31 @@
 """The apply flow: one question per page, a check-your-answers page, then a confirmation.
 
 Routes are thin: they read input, call one service function, and render or redirect (303).
+
+A Satgas Pamor goes through the same pages for a draft they started for a resident of their RW
+(``assisted_by_id``; started in the field mode): the household shown is the resident's, and the
+check page asks for the resident's consent instead of a plain "Kirim".
 """
 from __future__ import annotations
 
 import secrets
 from functools import wraps
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from ..extensions import db
 from ..forms import options
-from ..models import ServiceRequest
+from ..models import RequestDocument, ServiceRequest
 from ..services import applications as apps
-from ..services import uploads
+from ..services import audit, custody, lifecycle, uploads
 from ..services.catalogue import get_catalogue
+from ..web import stored_file_or_404, uploaded_file_headers
 from . import bp
-from .forms import (MemberChoiceForm, OtherPersonForm, ServiceForm, SptjmForm, SubmitForm, UploadForm, VariantForm,
-                    data_form_class, serialise)
+from .forms import (AssistConfirmForm, MemberChoiceForm, OtherPersonForm, ServiceForm, SptjmForm, SubmitForm,
+                    UploadForm, VariantForm, data_form_class, serialise)
 
 
 def applicant_required(view):
@@ -33,16 +38,50 @@ def applicant_required(view):
     return wrapper
 
 
+def drafter_required(view):
+    """The applicant, or the satgas who assists them (load_draft checks which drafts)."""
+    @wraps(view)
+    @login_required
+    def wrapper(*args, **kwargs):
+        if current_user.role not in ("resident", "institution", "satgas"):
+            abort(404)
+        return view(*args, **kwargs)
+    return wrapper
+
+
+def assisting() -> bool:
+    return current_user.is_authenticated and current_user.role == "satgas"
+
+
+@bp.context_processor
+def _assist_context():
+    return {"assisting": assisting()}
+
+
 def load_draft(tracking_no: str) -> ServiceRequest:
-    req = db.session.scalar(select(ServiceRequest).where(ServiceRequest.tracking_no == tracking_no,
-                                                         ServiceRequest.applicant_id == current_user.id))
+    if assisting():
+        req = apps.assisted_request(current_user, tracking_no)
+    else:
+        req = db.session.scalar(select(ServiceRequest).where(ServiceRequest.tracking_no == tracking_no,
+                                                             ServiceRequest.applicant_id == current_user.id))
     if req is None:
         abort(404)
     return req
 
 
+def submitted_url(req: ServiceRequest) -> str:
+    """Where to go once the request is sent: the applicant's confirmation, or the satgas's own page."""
+    if assisting():
+        if "field" in current_app.blueprints:
+            return url_for("field.assist_done", tracking_no=req.tracking_no)
+        return url_for("resident.request_detail", tracking_no=req.tracking_no)
+    return url_for("resident.confirmation", tracking_no=req.tracking_no)
+
+
 def not_editable(req: ServiceRequest):
     flash(_("Permohonan ini sudah dikirim. Anda dapat memantau statusnya di sini."), "info")
+    if assisting():
+        return redirect(submitted_url(req), code=303)
     return redirect(url_for("resident.request_detail", tracking_no=req.tracking_no), code=303)
 
 
@@ -117,7 +156,7 @@ def start():
 
 
 @bp.route("/<tracking_no>/layanan", methods=["GET", "POST"])
-@applicant_required
+@drafter_required
 def change_service(tracking_no):
     req = load_draft(tracking_no)
     if req.status != "draft":
@@ -134,16 +173,23 @@ def change_service(tracking_no):
 
 
 @bp.get("/<tracking_no>/lanjut")
-@applicant_required
+@drafter_required
 def resume(tracking_no):
     req = load_draft(tracking_no)
     if req.status != "draft":
         return not_editable(req)
+    if req.assisted_by_id and req.applicant_id == current_user.id and not request.args.get("isi"):
+        # A satgas is filling this in at the door: the resident shows them this code to agree to it.
+        code = custody.resident_code(req)
+        db.session.commit()
+        step = apps.next_step(req)
+        return render_template("apply/assisted_draft.html", req=req, code=code.code,
+                               next_url=url_for_step(req, step) if step.name != "check" else None)
     return redirect(url_for_step(req, apps.next_step(req)), code=303)
 
 
 @bp.route("/<tracking_no>/jenis", methods=["GET", "POST"])
-@applicant_required
+@drafter_required
 def variant(tracking_no):
     req = load_draft(tracking_no)
     if req.status != "draft":
@@ -167,21 +213,22 @@ def variant(tracking_no):
 
 
 @bp.route("/<tracking_no>/untuk", methods=["GET", "POST"])
-@applicant_required
+@drafter_required
 def subject(tracking_no):
     req = load_draft(tracking_no)
     if req.status != "draft":
         return not_editable(req)
     if apps.variant_of(req) is None:
         return redirect(url_for("apply.variant", tracking_no=req.tracking_no), code=303)
-    if current_user.role == "institution":
+    applicant = req.applicant  # the resident's household, also when a satgas fills it in
+    if applicant.role == "institution":
         return _subject_other(req)
-    members = apps.household_members(current_user)
+    members = apps.household_members(applicant)
     form = MemberChoiceForm(data={"person": req.subject_person_id})
     form.person.choices = options((p.id, p.full_name) for p in members)
     if form.validate_on_submit():
         try:
-            apps.set_subject_member(req, current_user, form.person.data)
+            apps.set_subject_member(req, applicant, form.person.data)
         except apps.ApplyError as error:
             db.session.rollback()
             form.person.errors = [error.message]
@@ -219,7 +266,7 @@ def _subject_other(req: ServiceRequest):
 
 
 @bp.route("/<tracking_no>/data", methods=["GET", "POST"])
-@applicant_required
+@drafter_required
 def data(tracking_no):
     req = load_draft(tracking_no)
     if req.status != "draft":
@@ -258,7 +305,7 @@ def _stored_values(req, specs):
 
 
 @bp.route("/<tracking_no>/dokumen/<code>", methods=["GET", "POST"])
-@applicant_required
+@drafter_required
 def document(tracking_no, code):
     req = load_draft(tracking_no)
     if req.status != "draft":
@@ -304,7 +351,7 @@ def document(tracking_no, code):
 
 
 @bp.post("/<tracking_no>/dokumen/<code>/sptjm")
-@applicant_required
+@drafter_required
 def sptjm(tracking_no, code):
     req = load_draft(tracking_no)
     if req.status != "draft":
@@ -331,6 +378,24 @@ def sptjm(tracking_no, code):
     return _document_page(req, variant, requirement, form, sptjm_form, 422)
 
 
+@bp.get("/<tracking_no>/berkas/<int:doc_id>")
+@drafter_required
+def document_file(tracking_no, doc_id):
+    """A file of a draft, for whoever may fill the draft in (the assisting satgas cannot see drafts
+    through the resident's pages)."""
+    req = load_draft(tracking_no)
+    doc = db.session.get(RequestDocument, doc_id)
+    if doc is None or doc.request_id != req.id:
+        abort(404)
+    path = stored_file_or_404(doc)
+    if audit.record_access(current_user, req, doc) is not None:
+        db.session.commit()
+    extension = "pdf" if doc.content_type == "application/pdf" else "jpg"
+    response = send_file(path, mimetype=doc.content_type, as_attachment=False, conditional=True, max_age=0,
+                         download_name=f"{req.tracking_no}-{doc.requirement_code}.{extension}")
+    return uploaded_file_headers(response)
+
+
 def _document_page(req, variant, requirement, form, sptjm_form, status):
     index = [r.code for r in variant.requirements].index(requirement.code)
     return render_template("apply/document.html", req=req, variant=variant, requirement=requirement, form=form,
@@ -340,13 +405,15 @@ def _document_page(req, variant, requirement, form, sptjm_form, status):
 
 
 @bp.route("/<tracking_no>/periksa", methods=["GET", "POST"])
-@applicant_required
+@drafter_required
 def check(tracking_no):
     req = load_draft(tracking_no)
-    form = SubmitForm()
     if req.status != "draft":
         # A second tap on "Kirim", the back button or a retried POST: the request exists once.
-        return redirect(url_for("resident.confirmation", tracking_no=req.tracking_no), code=303)
+        return redirect(submitted_url(req), code=303)
+    if assisting():
+        return _check_assisted(req)
+    form = SubmitForm()
     problems = []
     if form.validate_on_submit():
         try:
@@ -364,3 +431,42 @@ def check(tracking_no):
                            todo=todo, url_for_step=url_for_step, problems=problems, page_errors=bool(problems),
                            answers=apps.answers(req),
                            back=back_link(req, apps.Step("check"))), status
+
+
+def _check_assisted(req: ServiceRequest):
+    """The satgas sends the draft with the resident's consent: their code, or date of birth + NIK digits."""
+    form = AssistConfirmForm()
+    problems = []
+    status = 200
+    if form.is_submitted():
+        status = 422
+        if form.validate():
+            by_birth = form.way.data == "birth_nik"
+            try:
+                if by_birth:
+                    apps.submit_assisted(req, current_user, birth_date=form.birth_date.data,
+                                         nik_last4=form.nik_last4.data)
+                else:
+                    apps.submit_assisted(req, current_user, code=form.code.data)
+            except apps.ApplyError as error:
+                db.session.rollback()
+                problems = [("missing", error.message)]
+            except custody.CustodyError as error:
+                db.session.rollback()
+                custody.apply_penalty(error)  # a wrong try counts although nothing else is kept
+                db.session.commit()
+                name = error.field if error.field in ("code", "birth_date", "nik_last4") else "code"
+                if by_birth and name == "code":
+                    name = "birth_date"
+                getattr(form, name).errors = [str(error)]
+            except lifecycle.TransitionError as error:
+                db.session.rollback()
+                problems = [("forbidden", str(error))]
+            else:
+                db.session.commit()
+                return redirect(submitted_url(req), code=303)
+    form.code.data = ""  # a code is never shown back
+    return render_template("apply/check.html", req=req, form=form, service=apps.service_of(req),
+                           variant=apps.variant_of(req), todo=apps.missing(req), url_for_step=url_for_step,
+                           problems=problems, page_errors=bool(problems or form.errors),
+                           answers=apps.answers(req), back=back_link(req, apps.Step("check"))), status

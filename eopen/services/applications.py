@@ -2,6 +2,13 @@
 
 The steps are derived from the catalogue entry of the chosen service and variant; a draft can be
 left at any step and resumed: `next_step` finds the first thing still missing.
+
+Assisted applications: a Satgas Pamor may start a draft for a resident (an account with a household)
+of an RW they cover, primary or backup (`find_resident`, `create_draft(..., assisted_by=satgas)`).
+The draft is the resident's (``applicant_id``); ``assisted_by_id`` names the satgas, who may fill it
+in as long as the resident still lives in one of their RWs (`assisted_request`). The satgas submits
+it only with the resident's consent (`submit_assisted`: the resident's one-time code, or their date
+of birth and the last 4 digits of their NIK); the resident may also submit it themself.
 """
 from __future__ import annotations
 
@@ -14,8 +21,8 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import Event, Person, Region, RequestDocument, ServiceRequest, User, utcnow
-from . import identity, lifecycle, numbers, uploads
+from ..models import Event, Household, Person, Region, RequestDocument, SatgasAssignment, ServiceRequest, User, utcnow
+from . import custody, identity, lifecycle, numbers, uploads
 from .catalogue import FieldSpec, Requirement, Service, Variant, get_catalogue
 
 EDITABLE = ("draft",)
@@ -45,17 +52,29 @@ def variant_of(req: ServiceRequest) -> Variant | None:
     return service_of(req).variant(req.variant_code)
 
 
-def create_draft(user: User, service_code: str, client_token: str | None) -> ServiceRequest:
-    """Start a draft. The same client token (a double tap, a retried POST) returns the same draft."""
+def create_draft(user: User, service_code: str, client_token: str | None, *,
+                 assisted_by: User | None = None) -> ServiceRequest:
+    """Start a draft for ``user`` (the applicant), by themself or by the satgas ``assisted_by``.
+
+    The same client token (a double tap, a retried POST) returns the same draft.
+    """
     get_catalogue().service(service_code)  # KeyError for an unknown service
+    if assisted_by is not None and not may_assist(assisted_by, user):
+        raise ApplyError("nik", not_in_rw_message())
     if client_token:
         existing = db.session.scalar(select(ServiceRequest).where(ServiceRequest.client_token == client_token))
         if existing is not None:
-            if existing.applicant_id != user.id:
+            helper_id = assisted_by.id if assisted_by is not None else None
+            if existing.applicant_id != user.id or existing.assisted_by_id != helper_id:
                 raise ApplyError("service", _("Formulir ini sudah dipakai. Muat ulang halaman lalu coba lagi."))
             return existing
     req = ServiceRequest(tracking_no=_unique_tracking_no(), client_token=client_token or None,
                          service_code=service_code, status="draft", applicant_id=user.id, data={})
+    if assisted_by is not None:
+        # Where the resident lives, until a member of the household is chosen: the satgas's kecamatan.
+        req.assisted_by_id = assisted_by.id
+        req.kelurahan_code = user.household.kelurahan_code
+        req.rw_id = user.household.rw_id
     service = get_catalogue().service(service_code)
     if len(service.variants) == 1:
         req.variant_code = service.variants[0].code
@@ -345,16 +364,124 @@ def step_after(req: ServiceRequest, current: Step) -> Step:
 
 
 def submit(req: ServiceRequest, user: User) -> bool:
-    """Submit once. A second submit (double tap, back button, retry) changes nothing and returns False."""
+    """Submit once. A second submit (double tap, back button, retry) changes nothing and returns False.
+
+    A resident who submits a draft a satgas started for them gives their consent by doing so.
+    """
     if req.status != "draft":
         return False
-    todo = missing(req)
-    if todo:
+    _check_complete(req)
+    data = {"assisted_by": req.assisted_by_id, "confirmed_by": "applicant"} if req.assisted_by_id else None
+    return _perform_submit(req, user, data)
+
+
+def _check_complete(req: ServiceRequest) -> None:
+    if missing(req):
         raise ApplyError("", _("Permohonan belum lengkap. Lengkapi bagian yang ditandai lalu kirim lagi."))
+
+
+def _perform_submit(req: ServiceRequest, user: User, data: dict | None) -> bool:
     try:
-        lifecycle.perform(req, "submit", user)
+        lifecycle.perform(req, "submit", user, data=data)
     except lifecycle.TransitionError as error:
         if error.reason == "conflict":
             return False
         raise
     return True
+
+
+# --- assisted applications (Satgas Pamor at the door) ---------------------------------------------
+
+def not_in_rw_message() -> str:
+    return _("Warga dengan NIK ini tidak terdaftar di RW Anda. Periksa kembali NIK pada KTP-el atau KK "
+             "warga. Warga perlu punya akun E-Open dengan alamat di RW yang Anda layani.")
+
+
+def _covered_rw_ids(satgas: User):
+    return select(SatgasAssignment.rw_id).where(SatgasAssignment.satgas_id == satgas.id)
+
+
+def _is_satgas(user: User | None) -> bool:
+    return user is not None and user.role == "satgas" and bool(user.active)
+
+
+def may_assist(satgas: User | None, resident: User | None) -> bool:
+    """Whether ``satgas`` may fill in requests for ``resident``: an active satgas, and a resident account
+    whose household is in one of the RWs they cover (primary or backup)."""
+    if not _is_satgas(satgas) or resident is None or resident.role != "resident" or not resident.active:
+        return False
+    household = resident.household
+    if household is None:
+        return False
+    return household.rw_id in set(db.session.scalars(_covered_rw_ids(satgas)))
+
+
+def find_resident(satgas: User, nik: str | None) -> User:
+    """The resident account whose NIK is ``nik``, if ``satgas`` covers their RW.
+
+    Otherwise one message for every case, so that a satgas cannot learn whether the NIK is registered
+    elsewhere.
+    """
+    digits = "".join(ch for ch in (nik or "") if ch not in " .-")
+    if len(digits) != 16 or not (digits.isascii() and digits.isdigit()):
+        raise ApplyError("nik", _("NIK terdiri dari 16 angka. Ketik NIK seperti tertulis di KTP-el atau KK."))
+    resident = db.session.scalar(select(User).join(Person, User.person_id == Person.id)
+                                 .where(Person.nik == digits, User.role == "resident"))
+    if resident is None or not may_assist(satgas, resident):
+        raise ApplyError("nik", not_in_rw_message())
+    return resident
+
+
+def assistable_resident(satgas: User, user_id: int) -> User | None:
+    resident = db.session.get(User, user_id)
+    return resident if may_assist(satgas, resident) else None
+
+
+def assisted_request(satgas: User, tracking_no: str) -> ServiceRequest | None:
+    """A request ``satgas`` started for a resident who still lives in one of their RWs (any status)."""
+    if not _is_satgas(satgas):
+        return None
+    req = db.session.scalar(select(ServiceRequest).where(ServiceRequest.tracking_no == tracking_no,
+                                                         ServiceRequest.assisted_by_id == satgas.id))
+    if req is None or not may_assist(satgas, req.applicant):
+        return None
+    return req
+
+
+def open_assisted_drafts(satgas: User) -> list[ServiceRequest]:
+    """The drafts ``satgas`` started that the resident has not confirmed yet, newest first."""
+    if not _is_satgas(satgas):
+        return []
+    return list(db.session.scalars(
+        select(ServiceRequest)
+        .join(User, User.id == ServiceRequest.applicant_id)
+        .join(Person, Person.id == User.person_id)
+        .join(Household, Household.id == Person.household_id)
+        .where(ServiceRequest.assisted_by_id == satgas.id, ServiceRequest.status == "draft",
+               User.role == "resident", User.active.is_(True), Household.rw_id.in_(_covered_rw_ids(satgas)))
+        .order_by(ServiceRequest.updated_at.desc(), ServiceRequest.id.desc())))
+
+
+def submit_assisted(req: ServiceRequest, satgas: User, *, code: str | None = None, birth_date: date | None = None,
+                    nik_last4: str | None = None, now=None) -> bool:
+    """The satgas submits a draft they filled in, with the resident's consent given at the door.
+
+    Raises ApplyError (incomplete), custody.CustodyError (wrong or missing code / date of birth + NIK:
+    the caller rolls back, then calls ``custody.apply_penalty(error)`` and commits) or
+    lifecycle.TransitionError. False when it was submitted already (a double tap).
+    """
+    if req.status != "draft":
+        return False
+    if req.assisted_by_id != satgas.id or not may_assist(satgas, req.applicant):
+        raise lifecycle.TransitionError("forbidden", _("Anda tidak berhak melakukan tindakan ini pada permohonan ini."),
+                                        action="submit", status=req.status)
+    _check_complete(req)
+    method, _applicant = custody.confirm_resident(req, code=code, birth_date=birth_date, nik_last4=nik_last4,
+                                                  now=now)
+    return _perform_submit(req, satgas, {"assisted_by": satgas.id, "confirmed_by": method})
+
+
+def confirmation_method(req: ServiceRequest) -> str | None:
+    """How the resident agreed to an assisted request: "code", "birth_nik", "applicant" or None."""
+    event = next((e for e in req.events if e.action == "submit"), None)
+    return (event.data or {}).get("confirmed_by") if event is not None else None

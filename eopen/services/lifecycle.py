@@ -5,9 +5,13 @@ note), changes the row with a conditional UPDATE (so of two operators claiming a
 wins, the other gets ``TransitionError("conflict")``), writes the Event row in the same transaction
 and flushes; the caller commits.
 
-Who may act is said with the staff roles plus four words that need the request to decide:
+Who may act is said with the staff roles plus words that need the request to decide:
 
 - ``applicant``: a resident or institution whose id is the request's ``applicant_id``;
+- ``assistant``: the Satgas Pamor who started the draft at the resident's door (``assisted_by_id``),
+  active and in the request's kecamatan, while it is a draft. Submitting it needs the resident's
+  consent: the event's data must say ``{"assisted_by": <satgas id>, "confirmed_by": "code" |
+  "birth_nik"}`` (the caller checks the code or date of birth + NIK with ``custody.confirm_resident``);
 - ``claimant``: the operator who claimed the request (``operator_id``), in its kecamatan;
 - ``claimable``: an operator of the kecamatan, when nobody holds the request or it is theirs (a
   request resubmitted after revision waits for the operator who returned it);
@@ -39,6 +43,9 @@ STATES = ("draft", "submitted", "in_review", "needs_revision", "rejected", "veri
 FINAL_STATES = ("rejected", "collected", "delivered", "cancelled")
 
 APPLICANT, CLAIMANT, CLAIMABLE, VERIFIER, SYSTEM = "applicant", "claimant", "claimable", "verifier", "system"
+ASSISTANT = "assistant"
+# How the resident agreed to a request a satgas filled in for them (custody.confirm_resident's methods).
+CONFIRMATIONS = ("code", "birth_nik")
 KECAMATAN_ROLES = ("operator", "penyelia", "satgas")
 VERIFIER_ROLES = ("kasi", "kabid", "kadis")
 BRANCH = None  # to_state decided by _branch(): approve and verify
@@ -53,8 +60,9 @@ class Transition(NamedTuple):
 
 
 TRANSITIONS: tuple[Transition, ...] = (
-    Transition("submit", ("draft",), "submitted", (APPLICANT,)),
-    Transition("cancel", ("draft", "submitted"), "cancelled", (APPLICANT,)),
+    # An assisted draft: the satgas submits it once the resident confirmed it (see ASSISTANT).
+    Transition("submit", ("draft",), "submitted", (APPLICANT, ASSISTANT)),
+    Transition("cancel", ("draft", "submitted"), "cancelled", (APPLICANT, ASSISTANT)),
     # A request that comes back after revision waits for the operator who returned it (operator_id kept).
     Transition("claim", ("submitted",), "in_review", (CLAIMABLE,)),
     # The penyelia gives (or takes back and gives) a request to an operator of the kecamatan.
@@ -110,6 +118,9 @@ def _holds(role: str, req: ServiceRequest, actor: User | None) -> bool:
         return False
     if role == APPLICANT:
         return actor.role in APPLICANT_ROLES and actor.id == req.applicant_id
+    if role == ASSISTANT:
+        return (actor.role == "satgas" and req.assisted_by_id is not None and actor.id == req.assisted_by_id
+                and req.status == "draft" and _in_kecamatan(actor, req))
     if role == CLAIMANT:
         return actor.role == "operator" and _in_kecamatan(actor, req) and req.operator_id == actor.id
     if role == CLAIMABLE:
@@ -188,6 +199,13 @@ def perform(req: ServiceRequest, action: str, actor: User | None, *, note: str |
     if not _may(transition, req, actor):
         raise TransitionError("forbidden", _("Anda tidak berhak melakukan tindakan ini pada permohonan ini."),
                               action=action, status=from_status)
+    if action == "submit" and not _holds(APPLICANT, req, actor):
+        # Only the assistant is left: the resident's consent must be on the record.
+        if ((data or {}).get("assisted_by") != actor.id
+                or (data or {}).get("confirmed_by") not in CONFIRMATIONS):
+            raise TransitionError("forbidden", _("Permohonan ini harus disetujui warga lebih dahulu, dengan kode "
+                                                 "dari warga atau tanggal lahir dan 4 angka terakhir NIK."),
+                                  action=action, status=from_status)
     note = (note or "").strip() or None
     if transition.note_required and note is None:
         raise TransitionError("note_required", _("Tuliskan catatan atau alasannya."),
