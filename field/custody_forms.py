@@ -6,7 +6,7 @@ plain hidden inputs (field/templates/field/_action.html), read by ``field.action
 """
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
-from wtforms import SelectField, SelectMultipleField, StringField
+from wtforms import SelectField, SelectMultipleField, StringField, widgets
 from wtforms.validators import Length, Optional
 
 from eopen.forms import Form, LocalDateField
@@ -28,7 +28,8 @@ class ConfirmFields:
 
 
 class PickupForm(_Action, ConfirmFields):
-    items = SelectMultipleField(_l("Barang yang Anda terima dari warga"), validate_choice=False)
+    items = SelectMultipleField(_l("Barang yang Anda terima dari warga"), validate_choice=False,
+                                option_widget=widgets.CheckboxInput())
     other = StringField(_l("Barang lain"), validators=[Optional(), Length(max=200)])
 
 
@@ -42,11 +43,13 @@ class DeskForm(_Action):
 
 
 class DeskInForm(DeskForm):
-    items = SelectMultipleField(_l("Barang yang Anda serahkan ke kantor"), validate_choice=False)
+    items = SelectMultipleField(_l("Barang yang Anda serahkan ke kantor"), validate_choice=False,
+                                option_widget=widgets.CheckboxInput())
 
 
 class DeskOutForm(DeskForm):
-    jobs = SelectMultipleField(_l("Kartu atau dokumen yang Anda ambil untuk diantar"), validate_choice=False)
+    jobs = SelectMultipleField(_l("Kartu atau dokumen yang Anda ambil untuk diantar"), validate_choice=False,
+                               option_widget=widgets.CheckboxInput())
 
 
 class StartForm(_Action):

@@ -28,7 +28,7 @@ from sqlalchemy import select, update
 
 from eopen.extensions import db
 from eopen.models import CustodyItem, FieldJob, ServiceRequest, User
-from eopen.services import custody, labels, lifecycle
+from eopen.services import custody, lifecycle
 from eopen.services.catalogue import get_catalogue
 from eopen.services.custody import Party
 from eopen.services.reference import kecamatan_names
@@ -53,7 +53,10 @@ def pickup_choices(req: ServiceRequest) -> list[tuple[str, str]]:
     service = get_catalogue().service(req.service_code)
     variant = service.variant(req.variant_code) if req.variant_code else None
     for requirement in (variant.requirements if variant else ()):
-        choices.append((requirement.code, _("Asli: %(label)s", label=_(requirement.label))))
+        if requirement.original:
+            choices.append((requirement.code, _(requirement.original)))
+        else:
+            choices.append((requirement.code, _("Asli: %(label)s", label=_(requirement.label))))
     return choices
 
 
@@ -75,8 +78,8 @@ def _pickup_labels(req: ServiceRequest, chosen: list[str], other: str | None) ->
 def output_label(req: ServiceRequest) -> str:
     service = get_catalogue().service(req.service_code)
     if service.output == "card":
-        return _("Kartu %(service)s", service=labels.service_label(req))
-    return _("Cetakan %(service)s", service=labels.service_label(req))
+        return _("Kartu %(service)s", service=_(service.label))
+    return _("Cetakan %(service)s", service=_(service.label))
 
 
 def _door(job: FieldJob) -> str:

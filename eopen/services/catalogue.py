@@ -35,7 +35,8 @@ _FIELD_NAME = re.compile(r"[a-z_][a-z0-9_]*\Z")
 
 # Keys whose string values are translation msgids ("notes" holds a list of them; choice labels
 # are "label" keys inside the choices' tables).
-_TRANSLATABLE_KEYS = frozenset({"label", "summary", "description", "hint", "deadline_note", "sptjm_text"})
+_TRANSLATABLE_KEYS = frozenset({"label", "summary", "description", "hint", "deadline_note", "sptjm_text",
+                                "original"})
 _TRANSLATABLE_LIST_KEYS = frozenset({"notes"})
 
 
@@ -73,6 +74,9 @@ class Requirement:
     hint: str
     mode: str
     sptjm_text: str | None = None
+    # What a Satgas Pamor takes at the door when the paper itself is handed in, where the label names a
+    # photo (e.g. "KTP-el yang rusak" for "Foto KTP-el yang rusak"); None: "Asli: <label>".
+    original: str | None = None
 
     @property
     def mandatory(self) -> bool:
@@ -355,7 +359,7 @@ class _Loader:
 
     def requirement(self, raw: Any, index: int, parent: str) -> Requirement:
         code, where = self.code(raw, "code", "requirement", index, f"{parent} > ", _CODE)
-        self.table(raw, where, {"code", "label", "hint", "mode", "sptjm_text"}, ("label", "hint", "mode"))
+        self.table(raw, where, {"code", "label", "hint", "mode", "sptjm_text", "original"}, ("label", "hint", "mode"))
         mode = raw["mode"]
         if mode not in MODES:
             raise self.fail(where, f"unknown mode {mode!r} (expected one of: {', '.join(MODES)})")
@@ -365,7 +369,7 @@ class _Loader:
         if mode != "sptjm" and sptjm_text is not None:
             raise self.fail(where, f"'sptjm_text' given but mode is {mode!r}, not 'sptjm'")
         return Requirement(code=code, label=self.text(raw, "label", where), hint=self.text(raw, "hint", where),
-                           mode=mode, sptjm_text=sptjm_text)
+                           mode=mode, sptjm_text=sptjm_text, original=self.text(raw, "original", where, required=False))
 
     def field(self, raw: Any, index: int, parent: str) -> FieldSpec:
         name, where = self.code(raw, "name", "field", index, f"{parent} > ", _FIELD_NAME)

@@ -27,6 +27,7 @@ ACTION = {
     "submit": _l("Permohonan dikirim"),
     "cancel": _l("Permohonan dibatalkan"),
     "claim": _l("Mulai diperiksa petugas"),
+    "assign": _l("Diserahkan ke petugas pemeriksa"),
     "release": _l("Dikembalikan ke antrean"),
     "return": _l("Dikembalikan untuk perbaikan"),
     "resubmit": _l("Perbaikan dikirim"),
@@ -40,6 +41,15 @@ ACTION = {
     "collect": _l("Diambil"),
     "dispatch": _l("Diantar Satgas Pamor"),
     "deliver": _l("Diterima"),
+    # Jemput-antar (events that do not change the request's status)
+    "job_requested": _l("Jemput/antar diminta"),
+    "job_changed": _l("Jadwal jemput/antar diubah"),
+    "job_cancelled": _l("Jemput/antar dibatalkan"),
+    "job_on_the_way": _l("Satgas Pamor berangkat"),
+    "job_rescheduled": _l("Kunjungan Satgas Pamor dijadwalkan ulang"),
+    "job_moved": _l("Petugas Satgas Pamor untuk jemput/antar diatur ulang"),
+    "pickup_done": _l("Dokumen diterima Satgas Pamor"),
+    "handover_office": _l("Dokumen diserahkan ke kantor kecamatan"),
 }
 
 
