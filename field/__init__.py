@@ -5,3 +5,5 @@ from flask import Blueprint
 bp = Blueprint("field", __name__, url_prefix="/lapangan", template_folder="templates")
 
 from . import routes  # noqa: E402,F401
+from . import assist  # noqa: E402,F401
+from . import offline  # noqa: E402,F401
