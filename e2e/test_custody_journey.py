@@ -170,3 +170,75 @@ def test_pickup_desk_and_delivery_with_codes(phone, phone_js, fresh_context, axe
     expect(page.get_by_text("Sudah diterima").first).to_be_visible()
     expect(page.get_by_text("Kartu KTP Elektronik (KTP-el) — ada pada Anda")).to_be_visible()
     axe(page, "status page: delivered")
+
+
+def card_with_the_satgas(live_server, tracking_no, satgas_username, operator_username, kasi_username) -> int:
+    """Up to the door (the steps above, through the services): issued, a delivery job, the card taken at
+    the desk with the operator's code. Returns the delivery job's id."""
+    from sqlalchemy import select
+
+    from eopen.extensions import db
+    from eopen.models import ServiceRequest, User, utcnow
+    from eopen.services import custody, fieldjobs
+    from field import handovers
+    issue_card(live_server, tracking_no, operator_username, kasi_username)
+    with live_server.app.app_context():
+        req = db.session.scalar(select(ServiceRequest).where(ServiceRequest.tracking_no == tracking_no))
+        satgas = db.session.scalar(select(User).where(User.username == satgas_username))
+        operator = db.session.scalar(select(User).where(User.username == operator_username))
+        job = fieldjobs.request_job(req, req.applicant, "delivery", next_working_day(), "08-12", None, None)
+        code = custody.desk_code(operator).code
+        handovers.collect_from_office(satgas, [job.id], operator.id, code, utcnow())
+        db.session.commit()
+        return job.id
+
+
+def delivery_state(live_server, tracking_no):
+    from sqlalchemy import func, select
+
+    from eopen.extensions import db
+    from eopen.models import FieldAction, Handover, ServiceRequest
+    with live_server.app.app_context():
+        req = db.session.scalar(select(ServiceRequest).where(ServiceRequest.tracking_no == tracking_no))
+        to_resident = db.session.scalar(select(func.count()).select_from(Handover).where(
+            Handover.request_id == req.id, Handover.to_type == "resident"))
+        accepted = db.session.scalar(select(func.count()).select_from(FieldAction).where(
+            FieldAction.action == "handover", FieldAction.outcome == "accepted"))
+        return req.status, to_resident, accepted
+
+
+def test_delivery_confirmed_offline_is_queued_and_arrives_once(fresh_context, axe, sign_up, new_resident,
+                                                              staff_user, log_in, live_server):
+    satgas = staff_user("satgas", KECAMATAN)
+    operator = staff_user("operator", KECAMATAN)
+    kasi = staff_user("kasi")
+    make_primary(live_server, satgas.username)
+    resident = new_resident("Wati Luring")
+    page = fresh_context("phone").new_page()
+    sign_up(page, resident, check=False)
+    tracking = submitted_ktp_request(live_server, resident.nik)
+    job_id = card_with_the_satgas(live_server, tracking, satgas.username, operator.username, kasi.username)
+    page.goto(f"/permohonan/{tracking}")
+    code = page.locator("#kode-serah-terima .code-big").inner_text().replace(" ", "")
+    _status, _handovers, accepted_before = delivery_state(live_server, tracking)
+
+    field_context = fresh_context("phone")
+    field = field_context.new_page()
+    log_in(field, satgas.username)
+    field.goto(f"/lapangan/tugas/{job_id}")
+    field.get_by_role("link", name="Serahkan kepada warga").click()
+    field.get_by_label("Kode dari warga").fill(code)
+    field_context.set_offline(True)  # the signal drops at the door
+    field.get_by_role("button", name="Simpan serah terima").click()
+    expect(field.get_by_text("1 tindakan menunggu dikirim")).to_be_visible()
+    axe(field, "field: a delivery waiting on the phone")
+    assert delivery_state(live_server, tracking) == ("out_for_delivery", 0, accepted_before)
+
+    field_context.set_offline(False)
+    expect(field.get_by_text("Terkirim: 1 tindakan.")).to_be_visible()
+    expect(field.get_by_text("1 tindakan menunggu dikirim")).to_have_count(0)
+    assert delivery_state(live_server, tracking) == ("delivered", 1, accepted_before + 1)
+    field.reload()  # nothing is sent twice
+    assert delivery_state(live_server, tracking) == ("delivered", 1, accepted_before + 1)
+    page.reload()
+    expect(page.get_by_text("Sudah diterima").first).to_be_visible()

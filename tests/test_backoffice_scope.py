@@ -93,6 +93,8 @@ MATRIX: dict[str, Route] = {
     "backoffice.access_log":          Route("GET", "in_review",  (L, "404", "404", "404", "404", "404", "404", "404", "200", "404", "404", "404", "404", "200")),  # noqa: E501
     # The desk code and the custody overview: kecamatan staff, each their own kecamatan's items (test_custody.py).
     "backoffice.desk":                Route("GET", "none",       (L, "403", "403", "403", "403", "200", "200", "200", "200", "200", "403", "403", "403", "403")),  # noqa: E501
+    # No handover 0: in scope 404 too; the photo itself is tested in test_custody.py.
+    "backoffice.handover_photo":      Route("GET", "in_review",  (L, "403", "403", "403", "403", "404", "404", "404", "404", "404", "403", "403", "403", "403")),  # noqa: E501
     "backoffice.desk_new_code":       Route("POST", "none",      (L, "403", "403", "403", "403", S,     S,     S,     S,     S,     "403", "403", "403", "403"), body="empty"),  # noqa: E501
     "backoffice.verify_queue":        Route("GET", "none",       (L, "403", "403", "403", "403", "403", "403", "403", "403", "403", "200", "200", "200", "403")),  # noqa: E501
     "backoffice.verify_request":      Route("GET", "at_kabid",   (L, "403", "403", "403", "403", "403", "403", "403", "403", "403", "404", "200", "404", "403"), logged="view_request"),  # noqa: E501
@@ -210,7 +212,7 @@ def build(app, make_request, users):
                 document = issuing.document_for(req)
                 ctx.update(number=document.number, s=document.signature)
             db.session.commit()
-            ctx.update(req_id=req.id, tracking_no=req.tracking_no, doc_id=req.documents[0].id)
+            ctx.update(req_id=req.id, tracking_no=req.tracking_no, doc_id=req.documents[0].id, handover_id=0)
         return ctx
     return make
 

@@ -4,7 +4,7 @@ from datetime import date
 from sqlalchemy import func, select
 
 from eopen.extensions import db
-from eopen.models import HolidayOverride, Region, ServiceRequest, User
+from eopen.models import FieldJob, HolidayOverride, Region, ServiceRequest, User
 from eopen.services import sla
 
 
@@ -24,6 +24,10 @@ def test_seed_twice_changes_nothing(app, tmp_path):
         # One submitted demo request (three generated documents) for the back office to work on.
         demo = db.session.scalars(select(ServiceRequest)).all()
         assert [(r.service_code, r.status, len(r.documents)) for r in demo] == [("akta_kelahiran", "submitted", 3)]
+        # The demo satgas covers the demo RW and has the demo request's pickup job (once).
+        jobs = db.session.scalars(select(FieldJob)).all()
+        satgas = db.session.scalar(select(User).where(User.username == "satgas.bekasijaya"))
+        assert [(j.kind, j.status, j.satgas_id) for j in jobs] == [("pickup", "requested", satgas.id)]
     # The same passwords are printed both times, one account per role.
     assert first.output.split("Demo accounts")[1] == second.output.split("Demo accounts")[1]
     for role in ("resident", "institution", "satgas", "operator", "penyelia", "kasi", "kabid", "kadis", "admin"):

@@ -360,3 +360,63 @@ def test_a_wrong_code_is_counted_over_http(app, client, login, world):
     with app.app_context():
         assert db.session.scalar(select(func.max(HandoverCode.failed_attempts))) == 1
         assert db.session.get(FieldJob, job_id).status == "requested"
+
+
+def test_status_page_and_receipt_show_the_same_code_while_a_job_is_open(app, client, login, world, make_resident):
+    with app.app_context():
+        tracking = db.session.get(ServiceRequest, world["request"]).tracking_no
+    login(world["resident"])
+    assert "kode-serah-terima" not in client.get(f"/permohonan/{tracking}").get_data(as_text=True)
+    job_id = _job(app, world, "pickup")
+    status = client.get(f"/permohonan/{tracking}").get_data(as_text=True)
+    receipt = client.get(f"/permohonan/{tracking}/tanda-terima").get_data(as_text=True)
+    with app.app_context():
+        codes = db.session.scalars(select(HandoverCode)).all()
+        assert len(codes) == 1  # shown twice, made once
+        shown = codes[0].code[:3] + " " + codes[0].code[3:]
+    assert shown in status and shown in receipt
+    # Nobody else sees it: another resident gets a 404, the satgas' pages never show it.
+    login(make_resident(name="Tetangga"))
+    assert client.get(f"/permohonan/{tracking}").status_code == 404
+    login(world["satgas"])
+    assert shown not in client.get(f"/lapangan/tugas/{job_id}").get_data(as_text=True)
+
+
+def _jpeg() -> bytes:
+    import io
+
+    from PIL import Image
+    buffer = io.BytesIO()
+    Image.new("RGB", (640, 480), "orange").save(buffer, "JPEG")
+    return buffer.getvalue()
+
+
+def test_proof_photo_is_optional_normalised_and_shown_only_to_kecamatan_staff(app, client, login, world):
+    import io
+    job_id = _job(app, world, "pickup")
+    login(world["satgas"])
+    pdf = client.post(f"/lapangan/tugas/{job_id}/serah-terima", content_type="multipart/form-data", data={
+        "items": ["other"], "other": "KK asli", "code": _code(app, world), "action_id": "photo-pdf-1",
+        "photo": (io.BytesIO(b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"), "bukti.pdf")})
+    assert pdf.status_code in (400, 422) and "bukan PDF" in pdf.get_data(as_text=True)
+    response = client.post(f"/lapangan/tugas/{job_id}/serah-terima", content_type="multipart/form-data", data={
+        "items": ["other"], "other": "KK asli", "code": _code(app, world), "action_id": "photo-1",
+        "photo": (io.BytesIO(_jpeg()), "bukti.jpg")})
+    assert response.status_code == 303
+    with app.app_context():
+        handover = db.session.scalar(select(Handover))
+        assert handover.photo_storage_name
+        tracking = db.session.get(ServiceRequest, world["request"]).tracking_no
+    url = f"/kantor/permohonan/{tracking}/serah-terima/{handover.id}/foto"
+    assert client.get(url).status_code == 403  # the satgas: not a back-office reader
+    login(world["far_operator"])
+    assert client.get(url).status_code == 404
+    login(world["operator"])
+    assert 'href="' + url in client.get(f"/kantor/permohonan/{tracking}").get_data(as_text=True)
+    with client.get(url) as photo:
+        assert photo.status_code == 200 and photo.mimetype == "image/jpeg" and photo.data[:2] == b"\xff\xd8"
+        assert "sandbox" in photo.headers["Content-Security-Policy"]
+    with app.app_context():
+        from eopen.models import AccessLog
+        assert db.session.scalar(select(func.count()).select_from(AccessLog).where(
+            AccessLog.action == "view_handover_photo", AccessLog.user_id == world["operator"])) == 1

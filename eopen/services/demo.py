@@ -115,12 +115,32 @@ def load_demo(instance_path: str) -> list[dict]:
         accounts.append({"role": role, "login": username, "password": password, "name": name})
     db.session.flush()
     _demo_request(db.session.scalar(select(User).where(User.person_id == head.id)))
+    _demo_field(rw)
     if changed:
         _save_passwords(instance_path, passwords)
     return accounts
 
 
 DEMO_TOKEN = "demo-akta-kelahiran-1"
+DEMO_PICKUP_TOKEN = "demo-jemput-1"
+
+
+def _demo_field(rw: RW) -> None:
+    """The demo satgas covers the demo resident's RW, and the demo request has a pickup job, so the field
+    mode has work on a fresh install. Leaves an RW alone once an admin has given it a primary satgas."""
+    from . import fieldjobs, satgas, sla
+    satgas_user = db.session.scalar(select(User).where(User.username == "satgas.bekasijaya"))
+    admin = db.session.scalar(select(User).where(User.username == "admin"))
+    if satgas.assignment(rw, "primary") is None:
+        satgas.assign(rw, satgas_user, "primary", admin)
+    req = db.session.scalar(select(ServiceRequest).where(ServiceRequest.client_token == DEMO_TOKEN))
+    if req is None or req.status != "submitted" or fieldjobs.jobs_for(req):
+        return
+    day = fieldjobs.earliest_date()
+    while not sla.is_working_day(day):
+        day += timedelta(days=1)
+    fieldjobs.request_job(req, req.applicant, "pickup", day, "08-12", "Rumah cat hijau, sebelah warung.",
+                          DEMO_PICKUP_TOKEN)
 
 
 def _document_photo(title: str) -> bytes:
