@@ -4,8 +4,9 @@ from __future__ import annotations
 import gzip
 from pathlib import Path
 
-from flask import Flask, Response, request
+from flask import Flask, Response, request, url_for
 from flask_babel import get_locale
+from werkzeug.routing import BuildError
 
 HTMX_FILE = "js/htmx-2.0.11.min.js"
 COMPRESSIBLE = {"text/html", "text/css", "application/javascript", "text/javascript", "image/svg+xml",
@@ -19,12 +20,19 @@ def register(app: Flask) -> None:
 
     from .services import custody, labels
 
+    def field_home() -> str | None:
+        """The field mode's start page when the `field` package is plugged in (eopen never imports it)."""
+        try:
+            return url_for("field.home")
+        except BuildError:
+            return None
+
     @app.context_processor
     def template_globals():
         return {"htmx_file": HTMX_FILE, "current_locale": str(get_locale() or "id"),
                 "catalogue_label": labels.service_label, "status_label": labels.status_label,
                 "action_label": labels.action_label, "holder_label": custody.holder_label,
-                "handover_sentence": custody.handover_sentence}
+                "handover_sentence": custody.handover_sentence, "field_home": field_home()}
 
     @app.after_request
     def upload_redirect(response: Response) -> Response:
