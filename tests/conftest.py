@@ -16,13 +16,13 @@ from werkzeug.security import generate_password_hash
 
 from eopen import create_app
 from eopen.extensions import db
-from eopen.models import (CustodyItem, FieldAction, Handover, HandoverCode, handover_item, RT, RW, AccessLog, AssignmentLog, FieldJob, SatgasAssignment, Event, HolidayOverride, Household, IssuedDocument, Person, RequestDocument,
+from eopen.models import (FaqEntry, HaloMessage, HaloThread, Notification, NotificationPreference, OutboxMessage, CustodyItem, FieldAction, Handover, HandoverCode, handover_item, RT, RW, AccessLog, AssignmentLog, FieldJob, SatgasAssignment, Event, HolidayOverride, Household, IssuedDocument, Person, RequestDocument,
                           ServiceRequest, SiakRecord, SigningKey, User)
 
 PASSWORD = "rahasia-123"
 _PASSWORD_HASH = generate_password_hash(PASSWORD)
 # Emptied after every test, children first. Regions, RWs and RTs are reference data kept for the session.
-PER_TEST_TABLES = [handover_item, Handover, CustodyItem, HandoverCode, FieldAction, FieldJob, AssignmentLog, SatgasAssignment, AccessLog, IssuedDocument, SiakRecord, Event, RequestDocument, ServiceRequest, SigningKey, User, Person,
+PER_TEST_TABLES = [OutboxMessage, Notification, NotificationPreference, HaloMessage, HaloThread, FaqEntry, handover_item, Handover, CustodyItem, HandoverCode, FieldAction, FieldJob, AssignmentLog, SatgasAssignment, AccessLog, IssuedDocument, SiakRecord, Event, RequestDocument, ServiceRequest, SigningKey, User, Person,
                    Household, HolidayOverride]
 
 
