@@ -88,6 +88,47 @@ def register(app: Flask) -> None:
         db.session.commit()
         click.echo(f"{document.number}: {'already revoked' if already else 'revoked'} ({document.revoked_at:%Y-%m-%d %H:%M} UTC)")
 
+    @group.command("worker")
+    @click.option("--once", is_flag=True, help="Run one round and stop (tests, cron).")
+    @click.option("--interval", default=None, type=float, help="Seconds between rounds (EOPEN_WORKER_INTERVAL, 5).")
+    def worker(once: bool, interval: float | None):
+        """Send the outbox (e-mail, SMS, WhatsApp, log) with retries, and run Halo Pamor's timers."""
+        import signal
+        import time
+
+        from .services import outbox
+        interval = interval if interval is not None else float(current_app.config.get("WORKER_INTERVAL", 5))
+        stopping = []
+
+        def stop(_signum, _frame):
+            stopping.append(True)  # finish the current round, then leave
+
+        if not once:
+            signal.signal(signal.SIGTERM, stop)
+            signal.signal(signal.SIGINT, stop)
+            click.echo(f"E-Open worker: sending the outbox every {interval:g} s (Ctrl+C stops it)")
+        while True:
+            try:
+                done = outbox.run_round()
+            except Exception as error:  # noqa: BLE001 — e.g. the database restarting: try again next round
+                db.session.rollback()
+                current_app.logger.exception("worker round failed")
+                if once:
+                    raise click.ClickException(f"worker round failed: {error}")
+            else:
+                if done.total or once:
+                    click.echo(f"outbox: {done.sent} sent, {done.retried} to retry, {done.dead} dead")
+            finally:
+                db.session.remove()
+            if once:
+                return
+            deadline = time.monotonic() + interval
+            while not stopping and time.monotonic() < deadline:
+                time.sleep(min(0.2, interval))
+            if stopping:
+                click.echo("E-Open worker stopped")
+                return
+
     @group.command("serve")
     @click.option("--host", default=None, help="Defaults to EOPEN_HOST or 127.0.0.1.")
     @click.option("--port", default=None, type=int, help="Defaults to EOPEN_PORT or 8000.")

@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session, object_session
 
 from ..extensions import db
 from ..models import APPLICANT_ROLES, Event, ServiceRequest, User, utcnow
-from . import sla
+from . import notify, sla
 from .labels import status_label
 
 STATES = ("draft", "submitted", "in_review", "needs_revision", "rejected", "verifying", "approved",
@@ -249,6 +249,7 @@ def perform(req: ServiceRequest, action: str, actor: User | None, *, note: str |
     session.add(event)
     session.flush()
     session.refresh(req)
+    notify.on_event(event)
     return event
 
 
@@ -262,4 +263,5 @@ def note_event(req: ServiceRequest, action: str, actor: User | None, *, note: st
                   data=dict(data or {}), created_at=now or utcnow())
     session.add(event)
     session.flush()
+    notify.on_event(event)
     return event
