@@ -1,4 +1,5 @@
-"""Admin: RWs/RTs per kelurahan and Satgas Pamor assignment. Rules live in eopen/services/satgas.py."""
+"""Admin: RWs/RTs per kelurahan, Satgas Pamor assignment, and the Halo Pamor FAQ. Rules live in
+eopen/services/satgas.py and eopen/services/halo.py."""
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, url_for
@@ -7,11 +8,12 @@ from flask_login import current_user
 
 from ..backoffice.common import staff_required
 from ..extensions import db
-from ..models import RT, RW, Region, User
+from ..models import RT, RW, FaqEntry, Region, User
+from ..services import halo
 from ..services import satgas as rules
 from ..services.satgas import SatgasError
 from . import bp
-from .forms import AssignForm, AvailabilityForm, ConfirmForm, RTForm, RWForm
+from .forms import AssignForm, AvailabilityForm, ConfirmForm, FaqActiveForm, FaqForm, RTForm, RWForm
 
 def _kelurahan_region(code: str) -> Region:
     region = db.session.get(Region, code)
@@ -239,3 +241,68 @@ def satgas_availability(user_id):
         flash(_("%(name)s ditandai tidak tersedia: tugas baru dan tugas yang belum berangkat di RW utamanya "
                 "dialihkan ke satgas cadangan yang tersedia.", name=user.display_name), "success")
     return redirect(url_for("admin.satgas", _anchor=f"satgas-{user.id}"), code=303)
+
+
+# --- Halo Pamor FAQ: the answers suggested to residents before they post (rules in services/halo.py) ---
+
+def _faq_entry(entry_id: int) -> FaqEntry:
+    entry = db.session.get(FaqEntry, entry_id)
+    if entry is None:
+        abort(404)
+    return entry
+
+
+@bp.get("/faq")
+@staff_required("admin")
+def faq_list():
+    return render_template("admin/faq.html", entries=halo.faq_entries(), categories=halo.CATEGORY_LABELS,
+                           toggle=FaqActiveForm(formdata=None))
+
+
+def _faq_save(entry: FaqEntry | None):
+    form = FaqForm(obj=entry) if entry is not None and not FaqForm().is_submitted() else FaqForm()
+    if form.is_submitted():
+        if form.validate():
+            try:
+                saved = halo.save_faq(entry, category=form.category.data, question=form.question.data,
+                                      answer=form.answer.data, keywords=form.keywords.data,
+                                      position=form.position.data or 0)
+            except halo.HaloError as error:
+                db.session.rollback()
+                _add_error(getattr(form, error.field or "question"), str(error))
+            else:
+                db.session.commit()
+                flash(_("FAQ disimpan: %(question)s", question=saved.question), "success")
+                return redirect(url_for("admin.faq_list", _anchor=f"faq-{saved.id}"), code=303)
+        return render_template("admin/faq_form.html", form=form, entry=entry), 422
+    return render_template("admin/faq_form.html", form=form, entry=entry)
+
+
+@bp.route("/faq/baru", methods=["GET", "POST"])
+@staff_required("admin")
+def faq_new():
+    return _faq_save(None)
+
+
+@bp.route("/faq/<int:entry_id>", methods=["GET", "POST"])
+@staff_required("admin")
+def faq_edit(entry_id):
+    return _faq_save(_faq_entry(entry_id))
+
+
+@bp.post("/faq/<int:entry_id>/aktif")
+@staff_required("admin")
+def faq_active(entry_id):
+    entry = _faq_entry(entry_id)
+    form = FaqActiveForm()
+    if not form.validate_on_submit():
+        message = next((f.errors[0] for f in form if f.errors), _("Isian ini belum benar. Periksa kembali."))
+        return render_template("admin/faq.html", entries=halo.faq_entries(), categories=halo.CATEGORY_LABELS,
+                               toggle=FaqActiveForm(formdata=None), page_errors=[(f"faq-{entry.id}", message)]), 422
+    halo.set_faq_active(entry, form.active.data == "1")
+    db.session.commit()
+    if entry.active:
+        flash(_("FAQ diaktifkan lagi: %(question)s", question=entry.question), "success")
+    else:
+        flash(_("FAQ dinonaktifkan dan tidak disarankan lagi: %(question)s", question=entry.question), "success")
+    return redirect(url_for("admin.faq_list", _anchor=f"faq-{entry.id}"), code=303)
