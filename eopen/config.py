@@ -18,7 +18,10 @@ class Defaults:
         "eopen.backoffice",
         "eopen.verify",
         "eopen.admin",
+        "eopen.help",
+        "eopen.halo",
         "field",
+        "eopen.notifications",
     ]
     BABEL_DEFAULT_LOCALE = "id"
     BABEL_DEFAULT_TIMEZONE = "Asia/Jakarta"
@@ -35,12 +38,33 @@ class Defaults:
     HOST = "127.0.0.1"
     PORT = 8000
     PUBLIC_URL = ""  # e.g. https://eopen.bekasikota.go.id, used in QR codes; empty = from the request
+    HALO_AUTO_CLOSE_DAYS = 5  # Halo Pamor: an answered thread with no resident reply closes after these days
+    # Notifications on other channels (services/channels.py). A channel whose settings are empty writes
+    # its messages to instance/outbox.log instead (the default on a fresh install).
+    SMTP_HOST = ""
+    SMTP_PORT = 25
+    SMTP_USER = ""
+    SMTP_PASSWORD = ""
+    SMTP_FROM = "E-Open Bekasi <noreply@localhost>"
+    SMTP_STARTTLS = False
+    SMS_WEBHOOK_URL = ""  # an SMS gateway: POST {"to", "text", "channel"} as JSON
+    SMS_WEBHOOK_TOKEN = ""  # sent as "Authorization: Bearer …" when set
+    WHATSAPP_WEBHOOK_URL = ""
+    WHATSAPP_WEBHOOK_TOKEN = ""
+    NOTIFY_TIMEOUT = 15  # seconds per SMTP or webhook call
+    OUTBOX_LOG = ""  # the log channel's file; empty = instance/outbox.log
+    OUTBOX_MAX_ATTEMPTS = 8  # then the message is "dead" (kept, never deleted)
+    OUTBOX_BACKOFF_CAP = 60  # minutes between retries at most (1, 2, 4, 8 … minutes before that)
+    OUTBOX_LEASE = 300  # seconds a worker holds a message it took; after a crash it is sent again
+    WORKER_INTERVAL = 5  # seconds between the worker's rounds
 
 
 ENV_PREFIX = "EOPEN_"
 # Environment variables whose values are not plain strings.
-_INT_KEYS = {"PORT", "MAX_UPLOAD_BYTES", "MAX_CONTENT_LENGTH", "STORED_IMAGE_MAX_BYTES"}
-_BOOL_KEYS = {"SESSION_COOKIE_SECURE", "TESTING"}
+_INT_KEYS = {"PORT", "MAX_UPLOAD_BYTES", "MAX_CONTENT_LENGTH", "STORED_IMAGE_MAX_BYTES", "SMTP_PORT",
+             "NOTIFY_TIMEOUT", "OUTBOX_MAX_ATTEMPTS", "OUTBOX_BACKOFF_CAP", "OUTBOX_LEASE", "WORKER_INTERVAL",
+             "HALO_AUTO_CLOSE_DAYS"}
+_BOOL_KEYS = {"SESSION_COOKIE_SECURE", "TESTING", "SMTP_STARTTLS"}
 
 
 def from_environment(environ: dict[str, str] | None = None) -> dict:

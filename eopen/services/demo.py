@@ -116,6 +116,7 @@ def load_demo(instance_path: str) -> list[dict]:
     db.session.flush()
     _demo_request(db.session.scalar(select(User).where(User.person_id == head.id)))
     _demo_field(rw)
+    load_demo_faq()
     if changed:
         _save_passwords(instance_path, passwords)
     return accounts
@@ -176,3 +177,61 @@ def _demo_request(resident: User) -> None:
         normalised = uploads.normalise_upload(_document_photo(requirement.label))
         applications.attach_file(req, requirement, normalised, f"{requirement.code}.jpg", resident, root)
     applications.submit(req, resident)
+
+
+# Halo Pamor FAQ entries for a fresh install: (category, question, answer, keywords).
+DEMO_FAQ = [
+    ("ktp_el", "Apakah KTP-el harus diperpanjang?",
+     "Tidak. KTP-el berlaku seumur hidup. Anda hanya perlu mengajukan KTP-el baru bila kartu hilang atau rusak, "
+     "data Anda berubah (misalnya status perkawinan, alamat, atau pekerjaan), atau Anda pindah ke Kota Bekasi.",
+     "ektp berlaku masa perpanjang kedaluwarsa seumur hidup"),
+    ("ktp_el", "KTP-el saya hilang atau rusak. Bagaimana menggantinya?",
+     "Ajukan permohonan KTP-el, lalu pilih \"KTP-el hilang\" atau \"KTP-el rusak\". Untuk kartu yang hilang, "
+     "laporkan dulu ke kantor polisi dan lampirkan surat keterangan kehilangannya; untuk kartu yang rusak, foto "
+     "kartunya. Kartu yang rusak diserahkan kepada petugas saat Anda menerima KTP-el yang baru.",
+     "ektp hilang rusak patah ganti baru cetak ulang kehilangan"),
+    ("ktp_el", "Berapa lama KTP-el selesai dan berapa biayanya?",
+     "Semua layanan Disdukcapil Kota Bekasi gratis. Target kami satu hari kerja sejak permohonan lengkap diterima. "
+     "Perkembangan permohonan dapat Anda lihat di halaman \"Permohonan saya\".",
+     "ektp lama jadi selesai biaya bayar gratis berapa hari"),
+    ("kk", "Bayi saya sudah lahir. Apakah KK harus diubah?",
+     "Ya. Ajukan akta kelahiran bayi terlebih dahulu. Setelah akta terbit, ajukan Kartu Keluarga dan pilih "
+     "\"Perubahan anggota atau data keluarga\" untuk menambahkan anak ke KK.",
+     "kartu keluarga tambah anggota anak bayi lahir ubah perubahan"),
+    ("akta", "Apa syarat akta kelahiran?",
+     "Surat keterangan lahir dari rumah sakit, puskesmas, atau bidan; Kartu Keluarga; dan buku nikah atau akta "
+     "perkawinan orang tua. Bila surat keterangan lahir tidak ada, Anda dapat mengisi Surat Pernyataan Tanggung "
+     "Jawab Mutlak (SPTJM) sebagai gantinya.",
+     "akta kelahiran lahir bayi syarat surat keterangan sptjm"),
+    ("kia", "Siapa yang perlu membuat KIA?",
+     "Kartu Identitas Anak (KIA) untuk anak yang belum berusia 17 tahun dan belum kawin. KIA untuk anak di bawah "
+     "5 tahun tidak memakai foto; untuk anak 5 tahun ke atas memakai pas foto. Permohonan diajukan oleh orang tua "
+     "yang tercantum dalam satu KK dengan anak.",
+     "kartu identitas anak kia foto usia umur"),
+    ("jemput_antar", "Bisakah dokumen saya dijemput atau diantar ke rumah?",
+     "Bisa. Buka permohonan Anda, lalu pilih \"Minta dijemput/diantar Satgas Pamor\". Satgas Pamor RW Anda datang "
+     "pada hari kerja dan waktu yang Anda pilih. Tunjukkan kode serah terima yang tampil di halaman permohonan "
+     "saat dokumen diserahkan.",
+     "jemput antar satgas pamor rumah kirim ambil kurir"),
+    ("aplikasi", "Bagaimana melihat perkembangan permohonan saya?",
+     "Masuk ke E-Open, lalu buka \"Permohonan saya\". Setiap permohonan menunjukkan statusnya, target selesai, "
+     "dan riwayat pemeriksaannya. Anda juga mendapat notifikasi bila ada perubahan atau petugas meminta "
+     "perbaikan.",
+     "status perkembangan cek lacak permohonan sampai mana nomor"),
+]
+
+
+def load_demo_faq() -> int:
+    """A few FAQ entries for Halo Pamor (idempotent: an entry with the same question is left alone, even
+    when an admin has changed or deactivated it). Returns how many were added."""
+    from ..models import FaqEntry
+    existing = set(db.session.scalars(select(FaqEntry.question)))
+    added = 0
+    for position, (category, question, answer, keywords) in enumerate(DEMO_FAQ):
+        if question in existing:
+            continue
+        db.session.add(FaqEntry(category=category, question=question, answer=answer, keywords=keywords,
+                                position=position * 10, active=True))
+        added += 1
+    db.session.flush()
+    return added
