@@ -31,7 +31,6 @@ from eopen.models import CustodyItem, FieldJob, ServiceRequest, User
 from eopen.services import custody, lifecycle
 from eopen.services.catalogue import get_catalogue
 from eopen.services.custody import Party
-from eopen.services.reference import kecamatan_names
 
 from .services import OPEN_STATES, FieldError, view
 
@@ -88,8 +87,6 @@ def _door(job: FieldJob) -> str:
              street=v.street, rt=v.rt, rw=v.rw, kelurahan=v.kelurahan)[:300]
 
 
-def office_name(kecamatan_code: str) -> str:
-    return _("Kantor Kecamatan %(name)s", name=kecamatan_names().get(kecamatan_code, kecamatan_code))
 
 
 def _check_job(job: FieldJob, satgas: User, kind: str) -> None:
@@ -210,7 +207,7 @@ def bring_to_office(satgas: User, item_ids: list[int], operator_id, code: str | 
             raise FieldError(_("%(item)s milik permohonan kecamatan lain.", item=group[0].label), "items")
         custody.transfer(req, group, Party("satgas", user_id=satgas.id), office, recorded_by=satgas,
                          confirmed_by=operator, method="code", happened_at=at,
-                         place=office_name(satgas.kecamatan_code))
+                         place=custody.office_name(satgas.kecamatan_code))
         lifecycle.note_event(req, "handover_office", satgas,
                              data={"items": [i.label for i in group], "operator_id": operator.id})
     return ngettext("%(num)s barang diserahkan ke kantor kecamatan.",
@@ -231,10 +228,10 @@ def collect_from_office(satgas: User, job_ids: list[int], operator_id, code: str
         outputs = [i for i in custody.held_by(office, req) if i.kind == "output"]
         if not outputs:
             outputs = [custody.register(req, "output", output_label(req), office, recorded_by=operator,
-                                        place=office_name(satgas.kecamatan_code))]
+                                        place=custody.office_name(satgas.kecamatan_code))]
         custody.transfer(req, outputs, office, Party("satgas", user_id=satgas.id), recorded_by=satgas,
                          confirmed_by=operator, method="code", happened_at=at,
-                         place=office_name(satgas.kecamatan_code), job=job)
+                         place=custody.office_name(satgas.kecamatan_code), job=job)
         lifecycle.perform(req, "dispatch", satgas, data={"job_id": job.id})
     return ngettext("%(num)s kartu/dokumen dibawa untuk diantar.",
                     "%(num)s kartu/dokumen dibawa untuk diantar.", len(jobs))

@@ -211,7 +211,7 @@ def _desk_page(form_in, form_out, status=200):
         form.code.data = None
     return render_template("field/desk.html", form_in=form_in, form_out=form_out, to_bring=to_bring,
                            to_collect=to_collect, staff=staff,
-                           office=handovers.office_name(current_user.kecamatan_code)
+                           office=custody.office_name(current_user.kecamatan_code)
                            if current_user.kecamatan_code else None), status
 
 

@@ -27,6 +27,7 @@ from datetime import date, datetime, timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import and_, select, update
+from sqlalchemy.orm import selectinload
 
 from ..extensions import db
 from ..models import CustodyItem, Handover, HandoverCode, ServiceRequest, User, utcnow
@@ -267,6 +268,8 @@ def held_by(party: Party, req: ServiceRequest | None = None) -> list[CustodyItem
 
 def chain(req: ServiceRequest) -> list[Handover]:
     return list(db.session.scalars(select(Handover).where(Handover.request_id == req.id)
+                                   .options(selectinload(Handover.items), selectinload(Handover.from_user),
+                                            selectinload(Handover.to_user))
                                    .order_by(Handover.id)))
 
 
@@ -381,8 +384,18 @@ def check_chain(item: CustodyItem) -> bool:
 
 # --- words for the pages -----------------------------------------------------------------------------
 
-def _party_name(kind: str | None, user: User | None, kecamatan_code: str | None, viewer: User | None) -> str:
+def office_name(kecamatan_code: str | None) -> str:
+    """"Kantor Kecamatan Bekasi Timur" (the names read once per request, not once per line)."""
+    from flask import g
+
     from .reference import kecamatan_names
+    names = g.get("_kecamatan_names")
+    if names is None:
+        names = g._kecamatan_names = kecamatan_names()
+    return _("Kantor Kecamatan %(name)s", name=names.get(kecamatan_code or "", kecamatan_code or "—"))
+
+
+def _party_name(kind: str | None, user: User | None, kecamatan_code: str | None, viewer: User | None) -> str:
     if kind == "resident":
         if viewer is not None and user is not None and viewer.id == user.id:
             return _("Anda")
@@ -390,7 +403,7 @@ def _party_name(kind: str | None, user: User | None, kecamatan_code: str | None,
     if kind == "satgas":
         return _("Satgas Pamor %(name)s", name=user.display_name if user else "—")
     if kind == "office":
-        return _("Kantor Kecamatan %(name)s", name=kecamatan_names().get(kecamatan_code or "", kecamatan_code or "—"))
+        return office_name(kecamatan_code)
     return "—"
 
 
@@ -434,9 +447,11 @@ def kecamatan_overview(kecamatan_code: str | None) -> KecamatanCustody:
         return KecamatanCustody([], [], [])
     in_kecamatan = ServiceRequest.kelurahan_code.startswith(kecamatan_code + ".", autoescape=True)
     with_satgas = db.session.scalars(select(CustodyItem).join(ServiceRequest, ServiceRequest.id == CustodyItem.request_id)
+                                     .options(selectinload(CustodyItem.request), selectinload(CustodyItem.holder_user))
                                      .where(in_kecamatan, CustodyItem.holder_type == "satgas")
                                      .order_by(CustodyItem.holder_user_id, CustodyItem.id)).all()
-    at_office = db.session.scalars(select(CustodyItem).where(CustodyItem.holder_type == "office",
+    at_office = db.session.scalars(select(CustodyItem).options(selectinload(CustodyItem.request))
+                                   .where(CustodyItem.holder_type == "office",
                                                              CustodyItem.holder_kecamatan_code == kecamatan_code)
                                    .order_by(CustodyItem.request_id, CustodyItem.id)).all()
     to_deliver = db.session.execute(
