@@ -87,8 +87,6 @@ def _door(job: FieldJob) -> str:
              street=v.street, rt=v.rt, rw=v.rw, kelurahan=v.kelurahan)[:300]
 
 
-
-
 def _check_job(job: FieldJob, satgas: User, kind: str) -> None:
     if job.satgas_id != satgas.id or job.kind != kind:
         raise FieldError(_("Tugas ini bukan tugas Anda."))
