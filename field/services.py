@@ -11,7 +11,7 @@ on the new date and the resident sees the new date.
 from __future__ import annotations
 
 from dataclasses import dataclass, field as dc_field
-from datetime import date, timedelta
+from datetime import date
 from itertools import groupby
 
 from flask_babel import lazy_gettext as _l
@@ -23,7 +23,10 @@ from eopen.services import fieldjobs, labels, sla
 from eopen.services.lifecycle import note_event
 
 OPEN_STATES = ("requested", "on_the_way")
-MAX_DAYS_AHEAD = 30
+# A new date is chosen like a resident's preferred date: tomorrow up to 30 days ahead (fieldjobs).
+MAX_DAYS_AHEAD = fieldjobs.MAX_DAYS_AHEAD
+earliest_date = fieldjobs.earliest_date
+latest_date = fieldjobs.latest_date
 # The kinds and time windows are the residents' own words (eopen.services.fieldjobs): one source.
 KIND_SHORT = fieldjobs.KIND_SHORT
 TIME_WINDOWS = fieldjobs.TIME_WINDOWS
@@ -181,14 +184,6 @@ def start(job: FieldJob, actor: User | None = None) -> FieldJob:
     note_event(job.request, "job_on_the_way", actor, data={"job_id": job.id, "kind": job.kind})
     db.session.flush()
     return job
-
-
-def earliest_date(today: date | None = None) -> date:
-    return (today or sla.today_local()) + timedelta(days=1)
-
-
-def latest_date(today: date | None = None) -> date:
-    return (today or sla.today_local()) + timedelta(days=MAX_DAYS_AHEAD)
 
 
 def reschedule(job: FieldJob, reason: str | None, detail: str | None, new_date: date | None,
