@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Callable
@@ -23,7 +24,7 @@ from typing import Callable
 from flask import jsonify, request
 from flask_babel import gettext as _
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from eopen.extensions import db
 from eopen.models import FieldAction, FieldJob, User, utcnow
@@ -85,7 +86,24 @@ def _payload(form) -> dict:
 
 
 def run_once(user: User, action: str, job: FieldJob | None, perform: Callable[[datetime], str]) -> Outcome:
-    """Runs ``perform(happened_at)`` (which returns the success message) once per action id."""
+    """Runs ``perform(happened_at)`` (which returns the success message) once per action id.
+
+    On SQLite two simultaneous twins can deadlock (both read, then both want to write): the loser gets
+    "database is locked" at once. It rolls back (letting the twin commit) and tries again, which then
+    finds the twin's accepted action and answers as it did.
+    """
+    for attempt in range(4):
+        try:
+            return _run_once(user, action, job, perform)
+        except OperationalError:
+            if attempt == 3 or db.engine.dialect.name != "sqlite":
+                raise
+            db.session.rollback()
+            time.sleep(0.05 * (attempt + 1))
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _run_once(user: User, action: str, job: FieldJob | None, perform: Callable[[datetime], str]) -> Outcome:
     form = request.form
     action_id = (form.get("action_id") or "").strip()
     action_id = action_id if _ID.match(action_id) else None

@@ -5,7 +5,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..models import RT, RW, Household, Person, User, utcnow
@@ -115,22 +116,31 @@ def register_resident(data: SignupData) -> tuple[User, list[str]]:
         raise AccountError.collect(errors)
 
     warnings = kk.warnings + warnings
-    if household is None:
-        household = Household(no_kk=kk.value, kelurahan_code=data.kelurahan_code, rw=rw, rt=rt,
-                              street=data.street.strip())
-        db.session.add(household)
-    else:
-        warnings.append(_("KK ini sudah terdaftar: Anda bergabung dengan keluarga tersebut, dengan alamat yang "
-                          "tercatat di sana."))
-    if person is None:
-        person = Person(nik=nik, full_name=data.full_name.strip(), birth_date=data.birth_date, sex=data.sex,
-                        relation="kepala_keluarga" if not household.members else "lainnya", household=household)
-        db.session.add(person)
-    user = User(role="resident", person=person, phone=phone, email=(data.email or None),
-                display_name=person.full_name)
-    user.set_password(data.password)
-    db.session.add(user)
-    db.session.flush()
+    try:
+        # Nothing is written before the savepoint: the same sign-up twice at once, the unique NIK/KK decides.
+        with db.session.no_autoflush, db.session.begin_nested():
+            if household is None:
+                household = Household(no_kk=kk.value, kelurahan_code=data.kelurahan_code, rw=rw, rt=rt,
+                                      street=data.street.strip())
+                db.session.add(household)
+            else:
+                warnings.append(_("KK ini sudah terdaftar: Anda bergabung dengan keluarga tersebut, dengan alamat "
+                                  "yang tercatat di sana."))
+            if person is None:
+                person = Person(nik=nik, full_name=data.full_name.strip(), birth_date=data.birth_date, sex=data.sex,
+                                relation="kepala_keluarga" if not household.members else "lainnya",
+                                household=household)
+                db.session.add(person)
+            user = User(role="resident", person=person, phone=phone, email=(data.email or None),
+                        display_name=person.full_name)
+            user.set_password(data.password)
+            db.session.add(user)
+            db.session.flush()
+    except IntegrityError:
+        replayed = _replayed_signup(data)
+        if replayed is None:
+            raise
+        return replayed, []
     return user, warnings
 
 
@@ -147,8 +157,13 @@ def _replayed_signup(data: SignupData) -> User | None:
 
 def add_member(household: Household, *, full_name: str, nik: str | None, birth_date: date, sex: str,
                relation: str) -> tuple[Person, list[str]]:
-    same = next((p for p in household.members
-                 if p.full_name.casefold() == full_name.strip().casefold() and p.birth_date == birth_date), None)
+    # Take the household's row lock first (a no-op update), so that the same form sent twice at once
+    # is judged one after the other and the second finds the member the first one added.
+    db.session.execute(update(Household).where(Household.id == household.id).values(no_kk=Household.no_kk)
+                       .execution_options(synchronize_session=False))
+    members = db.session.scalars(select(Person).where(Person.household_id == household.id,
+                                                      Person.birth_date == birth_date))
+    same = next((p for p in members if p.full_name.casefold() == full_name.strip().casefold()), None)
     if same is not None:  # sent twice: a family has no two members with one name and birth date
         return same, []
     warnings: list[str] = []

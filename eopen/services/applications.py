@@ -19,6 +19,7 @@ from datetime import date
 from flask_babel import format_date, format_decimal
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..models import Event, Household, Person, Region, RequestDocument, SatgasAssignment, ServiceRequest, User, utcnow
@@ -78,8 +79,16 @@ def create_draft(user: User, service_code: str, client_token: str | None, *,
     service = get_catalogue().service(service_code)
     if len(service.variants) == 1:
         req.variant_code = service.variants[0].code
-    db.session.add(req)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():  # a simultaneous double tap: the unique token decides
+            db.session.add(req)
+            db.session.flush()
+    except IntegrityError:
+        existing = db.session.scalar(select(ServiceRequest).where(ServiceRequest.client_token == client_token)) \
+            if client_token else None
+        if existing is None or existing.applicant_id != user.id:
+            raise
+        return existing
     return req
 
 
@@ -277,8 +286,10 @@ def attach_file(req: ServiceRequest, requirement: Requirement, normalised: uploa
     storage_name = uploads.store(root, normalised.data, normalised.extension)
     doc = req.document_for(requirement.code)
     if doc is None:
-        doc = RequestDocument(requirement_code=requirement.code, uploaded_by_id=user.id)
-        req.documents.append(doc)
+        doc, twin = _new_document(req, requirement.code, user)
+        if twin:  # the same upload arrived twice at once and the twin stored its file first
+            _forget_file_later(storage_name)
+            return doc
     else:
         _forget_file_later(doc.storage_name)
     doc.kind = "file"
@@ -293,6 +304,26 @@ def attach_file(req: ServiceRequest, requirement: Requirement, normalised: uploa
     _clear_review(doc)
     db.session.flush()
     return doc
+
+
+def _new_document(req: ServiceRequest, requirement_code: str, user: User) -> tuple[RequestDocument, bool]:
+    """A new document row for the requirement, or (when the same upload arrives twice at once) the
+    twin's row and True: the unique (request, requirement) decides."""
+    doc = RequestDocument(request_id=req.id, requirement_code=requirement_code, uploaded_by_id=user.id)
+    try:
+        with db.session.begin_nested():
+            db.session.add(doc)
+            db.session.flush()
+    except IntegrityError:
+        twin = db.session.scalar(select(RequestDocument).where(RequestDocument.request_id == req.id,
+                                                               RequestDocument.requirement_code == requirement_code)
+                                 .execution_options(populate_existing=True))
+        if twin is None:
+            raise
+        db.session.refresh(req, ["documents"])
+        return twin, True
+    db.session.refresh(req, ["documents"])
+    return doc, False
 
 
 def _clear_review(doc: RequestDocument) -> None:
