@@ -62,7 +62,7 @@ def issue_card(live_server, tracking_no, operator_username, kasi_username):
 
     from eopen.extensions import db
     from eopen.models import ServiceRequest, User
-    from eopen.services import fulfilment, lifecycle
+    from eopen.services import fulfilment, lifecycle, siak
     with live_server.app.app_context():
         req = db.session.scalar(select(ServiceRequest).where(ServiceRequest.tracking_no == tracking_no))
         operator = db.session.scalar(select(User).where(User.username == operator_username))
@@ -71,8 +71,10 @@ def issue_card(live_server, tracking_no, operator_username, kasi_username):
         lifecycle.perform(req, "approve", operator)
         lifecycle.perform(req, "verify", kasi)
         fulfilment.after_decision(req)
-        assert req.status == "issued"
         db.session.commit()
+        assert siak.deliver_due().confirmed == 1  # the worker's SIAK step issues it
+        db.session.refresh(req)
+        assert req.status == "issued"
 
 
 def ask(page, kind_label: str):

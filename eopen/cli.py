@@ -88,6 +88,29 @@ def register(app: Flask) -> None:
         db.session.commit()
         click.echo(f"{document.number}: {'already revoked' if already else 'revoked'} ({document.revoked_at:%Y-%m-%d %H:%M} UTC)")
 
+    @group.command("siak-simulator")
+    @click.option("--host", default="127.0.0.1")
+    @click.option("--port", default=8090, type=int)
+    @click.option("--latency", default=0.0, type=float, help="Seconds each call takes.")
+    @click.option("--error-rate", default=0.0, type=float, help="Share of calls answered 500 (0–1).")
+    @click.option("--timeout-rate", default=0.0, type=float, help="Share of calls answered too late (0–1).")
+    @click.option("--timeout-sleep", default=30.0, type=float, help="Seconds a late answer takes.")
+    @click.option("--maintenance", multiple=True, help="A window START/END in UTC (ISO), answered 503; repeatable.")
+    @click.option("--seed", default=None, type=int, help="Seed for the random faults (a repeatable run).")
+    @click.option("--token", default="", help="Require 'Authorization: Bearer TOKEN'.")
+    def siak_simulator(host, port, latency, error_rate, timeout_rate, timeout_sleep, maintenance, seed, token):
+        """Serve the SIAK simulator (docs/siak-api.md); settings change at POST /_admin/settings."""
+        from werkzeug.serving import run_simple
+
+        from .siak_simulator import Simulator
+        try:
+            app = Simulator(latency=latency, error_rate=error_rate, timeout_rate=timeout_rate,
+                            timeout_sleep=timeout_sleep, windows=list(maintenance), seed=seed, token=token)
+        except ValueError as error:
+            raise click.ClickException(str(error))
+        click.echo(f"SIAK simulator on http://{host}:{port} (EOPEN_SIAK_URL); state at /_admin/state")
+        run_simple(host, port, app, threaded=True)
+
     @group.command("worker")
     @click.option("--once", is_flag=True, help="Run one round and stop (tests, cron).")
     @click.option("--interval", default=None, type=float, help="Seconds between rounds (EOPEN_WORKER_INTERVAL, 5).")
@@ -133,11 +156,68 @@ def register(app: Flask) -> None:
     @click.option("--host", default=None, help="Defaults to EOPEN_HOST or 127.0.0.1.")
     @click.option("--port", default=None, type=int, help="Defaults to EOPEN_PORT or 8000.")
     @click.option("--threads", default=8, type=int)
-    def serve(host: str | None, port: int | None, threads: int):
-        """Serve the app with waitress."""
-        import waitress
+    @click.option("--grace", default=None, type=float,
+                  help="Seconds in-flight requests may take after SIGTERM/SIGINT (EOPEN_SHUTDOWN_GRACE, 10).")
+    def serve(host: str | None, port: int | None, threads: int, grace: float | None):
+        """Serve the app with waitress; SIGTERM or Ctrl+C stops it gracefully."""
+        from .services import maintenance
         host = host or current_app.config["HOST"]
         port = port or current_app.config["PORT"]
+        grace = grace if grace is not None else float(current_app.config.get("SHUTDOWN_GRACE", 10))
         click.echo(f"E-Open serving on http://{host}:{port}")
-        waitress.serve(current_app._get_current_object(), host=host, port=port, threads=threads,
-                       clear_untrusted_proxy_headers=True, ident="eopen")
+        unfinished = maintenance.serve_until_signalled(current_app._get_current_object(), host=host, port=port,
+                                                       threads=threads, grace=grace)
+        click.echo("E-Open stopped" + (f" ({unfinished} request(s) cut off after {grace:g} s)" if unfinished else ""))
+
+    @group.command("sweep")
+    @click.option("--older-than", default=None, type=int,
+                  help="Seconds; younger unreferenced files are left alone (EOPEN_SWEEP_OLDER_THAN, 3600).")
+    @click.option("--dry-run", is_flag=True, help="Only report what would be deleted.")
+    def sweep(older_than: int | None, dry_run: bool):
+        """Delete upload files no row references; report rows whose file is missing (rows are kept)."""
+        from .services import maintenance
+        if older_than is None:
+            older_than = int(current_app.config.get("SWEEP_OLDER_THAN", 3600))
+        report = maintenance.sweep(current_app.config["UPLOAD_FOLDER"], older_than=older_than, dry_run=dry_run)
+        db.session.rollback()
+        verb = "would delete" if dry_run else "deleted"
+        click.echo(f"files: {report.scanned} scanned, {report.referenced} referenced, "
+                   f"{len(report.orphans)} unreferenced ({verb}, {report.orphan_bytes} bytes), "
+                   f"{report.too_young} unreferenced but younger than {older_than} s (kept), "
+                   f"{len(report.foreign)} not ours (kept)")
+        for path in report.orphans:
+            click.echo(f"  {verb}: {path}")
+        for path in report.foreign:
+            click.echo(f"  not a stored upload (kept): {path}")
+        click.echo(f"rows whose file is missing: {len(report.missing)}")
+        for row in report.missing:
+            click.echo(f"  {row.table}.{row.column} id={row.row_id}: {row.storage_name}")
+
+    @group.command("backup")
+    @click.argument("dest", type=click.Path())
+    def backup(dest: str):
+        """Back up the database and the uploaded files to DEST (a new directory, or a .tar.gz), online."""
+        from .services import maintenance
+        try:
+            manifest = maintenance.backup(dest)
+        except maintenance.MaintenanceError as error:
+            raise click.ClickException(str(error)) from None
+        click.echo(f"backup written to {dest}: {manifest['counts']['requests']} requests, "
+                   f"{manifest['counts']['files']} files, database {manifest['database']['file']} "
+                   f"(sha256 {manifest['database']['sha256'][:12]}…)")
+        if manifest["missing_files"]:
+            click.echo(f"warning: {len(manifest['missing_files'])} referenced file(s) were already missing "
+                       "(see manifest.json)")
+
+    @group.command("restore")
+    @click.argument("src", type=click.Path(exists=True))
+    @click.option("--force", is_flag=True, help="Overwrite a database or upload folder that is not empty.")
+    def restore(src: str, force: bool):
+        """Restore a backup made by `flask eopen backup` into this instance (stop the server first)."""
+        from .services import maintenance
+        try:
+            manifest = maintenance.restore(src, force=force)
+        except maintenance.MaintenanceError as error:
+            raise click.ClickException(str(error)) from None
+        click.echo(f"restored {manifest['counts']['requests']} requests and {manifest['counts']['files']} files "
+                   f"from the backup of {manifest['created_at']}")

@@ -22,6 +22,7 @@ class Defaults:
         "eopen.halo",
         "field",
         "eopen.notifications",
+        "eopen.ops",
     ]
     BABEL_DEFAULT_LOCALE = "id"
     BABEL_DEFAULT_TIMEZONE = "Asia/Jakarta"
@@ -57,14 +58,37 @@ class Defaults:
     OUTBOX_BACKOFF_CAP = 60  # minutes between retries at most (1, 2, 4, 8 … minutes before that)
     OUTBOX_LEASE = 300  # seconds a worker holds a message it took; after a crash it is sent again
     WORKER_INTERVAL = 5  # seconds between the worker's rounds
+    # SIAK (services/siak.py, contract in docs/siak-api.md). Empty URL = the local adapter confirms at once.
+    SIAK_URL = ""
+    SIAK_TOKEN = ""  # sent as "Authorization: Bearer …" when set
+    SIAK_TIMEOUT = 15  # seconds per call
+    SIAK_BACKOFF_BASE = 30  # seconds before the first retry (doubling, with jitter) …
+    SIAK_BACKOFF_CAP = 3600  # … at most this many seconds; Retry-After may ask for longer
+    SIAK_RETRY_AFTER_CAP = 86400  # a Retry-After longer than this is cut to it
+    SIAK_DEAD_AFTER = 5  # attempts refused for good (4xx) before a hand-off is "dead"; 5xx/503 never
+    SIAK_LEASE = 300  # seconds a worker holds a hand-off it took
+    SIAK_BANNER_AFTER = 5  # minutes a hand-off may wait before staff see the banner
+    # Operations (eopen/ops.py, services/maintenance.py, `flask eopen serve|sweep|backup|restore`).
+    SQLITE_BUSY_TIMEOUT = 5000  # ms a SQLite connection waits for another writer's lock
+    DB_POOL_SIZE = 10  # PostgreSQL connection pool (pre-pinged)
+    DB_MAX_OVERFLOW = 10
+    DB_POOL_RECYCLE = 1800  # seconds; older connections are replaced
+    READY_OUTBOX_MAX_AGE = 0  # /readyz fails when the oldest pending message is older (seconds); 0 = never
+    SHUTDOWN_GRACE = 10  # seconds `serve` lets in-flight requests finish after SIGTERM/SIGINT
+    SWEEP_OLDER_THAN = 3600  # seconds: unreferenced upload files younger than this are left alone
 
 
 ENV_PREFIX = "EOPEN_"
 # Environment variables whose values are not plain strings.
 _INT_KEYS = {"PORT", "MAX_UPLOAD_BYTES", "MAX_CONTENT_LENGTH", "STORED_IMAGE_MAX_BYTES", "SMTP_PORT",
              "NOTIFY_TIMEOUT", "OUTBOX_MAX_ATTEMPTS", "OUTBOX_BACKOFF_CAP", "OUTBOX_LEASE", "WORKER_INTERVAL",
-             "HALO_AUTO_CLOSE_DAYS"}
+             "HALO_AUTO_CLOSE_DAYS",
+             "SQLITE_BUSY_TIMEOUT", "DB_POOL_SIZE", "DB_MAX_OVERFLOW", "DB_POOL_RECYCLE", "READY_OUTBOX_MAX_AGE",
+             "SHUTDOWN_GRACE", "SWEEP_OLDER_THAN"}
 _BOOL_KEYS = {"SESSION_COOKIE_SECURE", "TESTING", "SMTP_STARTTLS"}
+_INT_KEYS |= {"SIAK_BACKOFF_BASE", "SIAK_BACKOFF_CAP", "SIAK_RETRY_AFTER_CAP", "SIAK_DEAD_AFTER", "SIAK_LEASE",
+              "SIAK_BANNER_AFTER"}
+_FLOAT_KEYS = {"SIAK_TIMEOUT"}
 
 
 def from_environment(environ: dict[str, str] | None = None) -> dict:
@@ -78,6 +102,8 @@ def from_environment(environ: dict[str, str] | None = None) -> dict:
             out["SQLALCHEMY_DATABASE_URI"] = value
         elif name in _INT_KEYS:
             out[name] = int(value)
+        elif name in _FLOAT_KEYS:
+            out[name] = float(value)
         elif name in _BOOL_KEYS:
             out[name] = value.lower() in {"1", "true", "yes", "on"}
         else:

@@ -17,12 +17,12 @@ from werkzeug.security import generate_password_hash
 from eopen import create_app
 from eopen.extensions import db
 from eopen.models import (FaqEntry, HaloMessage, HaloThread, Notification, NotificationPreference, OutboxMessage, CustodyItem, FieldAction, Handover, HandoverCode, handover_item, RT, RW, AccessLog, AssignmentLog, FieldJob, SatgasAssignment, Event, HolidayOverride, Household, IssuedDocument, Person, RequestDocument,
-                          ServiceRequest, SiakRecord, SigningKey, User)
+                          ServiceRequest, SiakHandoff, SiakRecord, SigningKey, User)
 
 PASSWORD = "rahasia-123"
 _PASSWORD_HASH = generate_password_hash(PASSWORD)
 # Emptied after every test, children first. Regions, RWs and RTs are reference data kept for the session.
-PER_TEST_TABLES = [OutboxMessage, Notification, NotificationPreference, HaloMessage, HaloThread, FaqEntry, handover_item, Handover, CustodyItem, HandoverCode, FieldAction, FieldJob, AssignmentLog, SatgasAssignment, AccessLog, IssuedDocument, SiakRecord, Event, RequestDocument, ServiceRequest, SigningKey, User, Person,
+PER_TEST_TABLES = [OutboxMessage, Notification, NotificationPreference, HaloMessage, HaloThread, FaqEntry, handover_item, Handover, CustodyItem, HandoverCode, FieldAction, FieldJob, AssignmentLog, SatgasAssignment, AccessLog, IssuedDocument, SiakRecord, SiakHandoff, Event, RequestDocument, ServiceRequest, SigningKey, User, Person,
                    Household, HolidayOverride]
 
 
@@ -172,3 +172,16 @@ def login(client):
             session["_user_id"] = str(user_id)
             session["_fresh"] = True
     return do
+
+
+@pytest.fixture
+def siak_round(app):
+    """siak_round(): one run of the worker's SIAK step — approval only hands a request off to SIAK
+    (sent_to_siak); the worker's confirmed answer issues it."""
+    def run():
+        from eopen.services import siak
+        with app.test_request_context():
+            done = siak.deliver_due()
+            db.session.remove()
+        return done
+    return run

@@ -43,7 +43,7 @@ from sqlalchemy import func, select
 
 from eopen.extensions import db
 from eopen.models import AccessLog, RequestDocument, ServiceRequest, User
-from eopen.services import fulfilment, issuing, lifecycle, uploads
+from eopen.services import fulfilment, issuing, lifecycle, siak, uploads
 from eopen.services.catalogue import get_catalogue
 
 pytestmark = pytest.mark.db
@@ -96,6 +96,9 @@ MATRIX: dict[str, Route] = {
     # No handover 0: in scope 404 too; the photo itself is tested in test_custody.py.
     "backoffice.handover_photo":      Route("GET", "in_review",  (L, "403", "403", "403", "403", "404", "404", "404", "404", "404", "403", "403", "403", "403")),  # noqa: E501
     "backoffice.desk_new_code":       Route("POST", "none",      (L, "403", "403", "403", "403", S,     S,     S,     S,     S,     "403", "403", "403", "403"), body="empty"),  # noqa: E501
+    # The SIAK outbox: penyelia (own kecamatan) and admin; a confirmed hand-off is not sent again.
+    "backoffice.siak_outbox":         Route("GET", "none",       (L, "403", "403", "403", "403", "403", "403", "403", "200", "200", "403", "403", "403", "200")),  # noqa: E501
+    "backoffice.siak_retry":          Route("POST", "card_printed", (L, "403", "403", "403", "403", "403", "403", "403", S, "404", "403", "403", "403", S), body="empty"),  # noqa: E501
     "backoffice.verify_queue":        Route("GET", "none",       (L, "403", "403", "403", "403", "403", "403", "403", "403", "403", "200", "200", "200", "403")),  # noqa: E501
     "backoffice.verify_request":      Route("GET", "at_kabid",   (L, "403", "403", "403", "403", "403", "403", "403", "403", "403", "404", "200", "404", "403"), logged="view_request"),  # noqa: E501
     # kasi: a second click on its own approval is answered as done (303, nothing happens again).
@@ -203,12 +206,13 @@ def build(app, make_request, users):
             lifecycle.perform(req, "submit", db.session.get(User, users["applicant"]))
             for action, column in steps:
                 lifecycle.perform(req, action, db.session.get(User, users[column]))
-            if state == "card_printed":
-                fulfilment.after_decision(req)  # SIAK, then printed (issued)
+            if state in ("card_printed", "issued"):
+                fulfilment.after_decision(req)  # handed to SIAK; the worker's confirmed answer issues it
+                db.session.commit()
+                assert siak.deliver_due().confirmed == 1
+                db.session.refresh(req)
                 assert req.status == "issued", req.status
             if state == "issued":
-                fulfilment.after_decision(req)
-                assert req.status == "issued", req.status
                 document = issuing.document_for(req)
                 ctx.update(number=document.number, s=document.signature)
             db.session.commit()

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from eopen.extensions import db
 from eopen.models import AccessLog, IssuedDocument, ServiceRequest, SiakRecord, SigningKey, User
-from eopen.services import fulfilment, issuing, lifecycle, uploads
+from eopen.services import fulfilment, issuing, lifecycle, siak, uploads
 from eopen.services.catalogue import get_catalogue
 
 pytestmark = pytest.mark.db
@@ -63,6 +63,9 @@ def issue(app, make_resident, make_request, staff):
             assert req.status == "approved"
             fulfilment.after_decision(req)
             db.session.commit()
+            assert req.status == "sent_to_siak"
+            assert siak.deliver_due().confirmed == 1  # the worker's SIAK step: confirmed, then issued
+            db.session.refresh(req)
             return req_id, req.tracking_no
     return run
 

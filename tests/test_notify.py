@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from eopen.extensions import db
 from eopen.models import (FieldJob, HaloThread, Notification, NotificationPreference, OutboxMessage,
                           SatgasAssignment, ServiceRequest, User, utcnow)
-from eopen.services import fieldjobs, lifecycle, notify, review, satgas, verification
+from eopen.services import fieldjobs, lifecycle, notify, review, satgas, siak, verification
 from tests.test_fieldjobs import working_day
 from tests.test_operator import KEC, KIA, KIA_VARIANT, KTP, KTP_DOCS, KTP_VARIANT, submitted
 
@@ -110,7 +110,11 @@ def test_approve_without_verification_then_issue(app, make_request, people):
         req, operator = claim_and_accept(req_id, people["operator"])
         review.decide(req, operator, "approve")
         db.session.commit()
-        # KIA: no verification steps → approved → SIAK → issued at once (a card: "we tell you when it is ready")
+        assert [k for k, _ in notes(people["resident"])][-1] == "approved"
+        # KIA: no verification steps → approved → SIAK; the worker's confirmed answer issues it (a card:
+        # "we tell you when it is ready")
+        assert siak.deliver_due().confirmed == 1
+        db.session.refresh(req)
         kinds = [k for k, _ in notes(people["resident"])]
         assert kinds == ["submitted", "claimed", "approved", "issued_card"]
         lifecycle.perform(req, "ready", operator)
@@ -135,6 +139,7 @@ def test_approve_with_verification_tells_twice_and_verifier_return_tells_the_ope
         review.decide(req, operator, "approve")
         verification.decide(kasi, req, "verify")
         db.session.commit()
+        assert siak.deliver_due().confirmed == 1
         kinds = [k for k, _ in notes(people["resident"])]
         assert kinds[-2:] == ["approved", "issued_card"] and kinds.count("approved_step") == 2
         assert notes(people["kasi"]) == []

@@ -444,7 +444,7 @@ def decide(client, no, decision, note=""):
     return client.post(f"/kantor/permohonan/{no}/keputusan", data={"decision": decision, "note": note})
 
 
-def test_approve_needs_every_mandatory_document_accepted(app, client, login, make_request, people):
+def test_approve_needs_every_mandatory_document_accepted(app, client, login, make_request, people, siak_round):
     req_id, no, ids = claimed(app, client, login, make_request, people)
     r = decide(client, no, "approve")
     assert r.status_code == 422
@@ -459,7 +459,10 @@ def test_approve_needs_every_mandatory_document_accepted(app, client, login, mak
     verdict(client, no, ids["kk"], "accepted")
     r = decide(client, no, "approve")
     assert r.status_code == 303 and r.headers["Location"].endswith("/kantor/antrean")
-    # KIA has no verification steps: approved, handed to SIAK and issued by the system, in one commit.
+    # KIA has no verification steps: approved and handed to SIAK by the system, in one commit; the
+    # worker's SIAK step issues it once SIAK confirms.
+    assert get(app, ServiceRequest, req_id).status == "sent_to_siak"
+    assert siak_round().confirmed == 1
     assert get(app, ServiceRequest, req_id).status == "issued"
     assert [e[:3] for e in events(app, req_id, actor_id=people["operator"])] == [
         ("claim", "submitted", "in_review"), ("approve", "in_review", "approved")]

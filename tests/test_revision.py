@@ -44,7 +44,7 @@ def returned(app, client, login, make_request, make_resident, make_staff):
 
 
 def test_resident_replaces_only_returned_documents_and_resubmits_to_the_same_operator(
-        app, client, login, make_request, returned):
+        app, client, login, make_request, returned, siak_round):
     req_id, no, ids, people = returned["req_id"], returned["no"], returned["ids"], returned["people"]
     # The request page says a revision is needed, what and why, and links to it.
     html = client.get(f"/permohonan/{no}").get_data(as_text=True)
@@ -116,6 +116,8 @@ def test_resident_replaces_only_returned_documents_and_resubmits_to_the_same_ope
     # Only the replaced document waits for a verdict.
     verdict(operator, no, ids["kk"], "accepted")
     assert decide(operator, no, "approve").status_code == 303
+    assert get(app, ServiceRequest, req_id).status == "sent_to_siak"
+    assert siak_round().confirmed == 1
     assert get(app, ServiceRequest, req_id).status == "issued"
 
 

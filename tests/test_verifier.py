@@ -290,7 +290,7 @@ def verifier_events(app, no, actor_id):
         return db.session.scalars(select(Event).where(Event.request_id == req.id, Event.actor_id == actor_id)).all()
 
 
-def test_approve_climbs_kasi_kabid_kadis_then_issues(app, login, people, waiting, row, events, issuing):
+def test_approve_climbs_kasi_kabid_kadis_then_issues(app, login, people, waiting, row, events, issuing, siak_round):
     no = waiting()
     for role, expected in (("kasi", ("verifying", 1)), ("kabid", ("verifying", 2))):
         user_id = getattr(people, role)
@@ -304,10 +304,12 @@ def test_approve_climbs_kasi_kabid_kadis_then_issues(app, login, people, waiting
     before = len(events(no))
     r = kadis.post(decide_url(no), data={"decision": "approve"}, follow_redirects=True)
     assert r.status_code == 200
+    assert row(no)[0] == "sent_to_siak"  # handed off; the worker's SIAK step issues it
+    assert any(f"{no} disetujui." in m for m in flashes(r.get_data(as_text=True)))
+    assert siak_round().confirmed == 1
     assert row(no)[0] == "issued"
     assert [e[0] for e in events(no)[before:]] == ["verify", "send_to_siak", "issue"]
     assert [e[1] for e in events(no)[before:]] == [people.kadis, None, None]  # one Event by the kadis
-    assert any(f"{no} disetujui dan sudah terbit" in m for m in flashes(r.get_data(as_text=True)))
     with app.app_context():
         issue = db.session.scalar(select(Event).where(Event.action == "issue"))
         assert issue.data["document_number"]
@@ -315,10 +317,13 @@ def test_approve_climbs_kasi_kabid_kadis_then_issues(app, login, people, waiting
             assert db.session.scalar(select(func.count()).select_from(IssuedDocument)) == 1
 
 
-def test_approving_a_card_at_its_only_step_goes_to_siak_and_issues(app, login, people, waiting, row, events):
+def test_approving_a_card_at_its_only_step_goes_to_siak_and_issues(app, login, people, waiting, row, events,
+                                                                    siak_round):
     no = waiting(service="ktp_el")
     r = as_user(app, login, people.kasi).post(decide_url(no), data={"decision": "approve"})
     assert r.status_code == 303
+    assert row(no)[0] == "sent_to_siak"
+    assert siak_round().confirmed == 1
     assert row(no)[0] == "issued"
     assert [e[0] for e in events(no)][-3:] == ["verify", "send_to_siak", "issue"]
     assert len(verifier_events(app, no, people.kasi)) == 1
@@ -429,7 +434,8 @@ def test_conflict_inside_the_decision_is_a_flash_not_a_500(app, login, people, w
 
 # --- batch approval ---------------------------------------------------------------------------
 
-def test_batch_approves_each_and_skips_the_one_a_colleague_approved(app, login, people, waiting, row, events):
+def test_batch_approves_each_and_skips_the_one_a_colleague_approved(app, login, people, waiting, row, events,
+                                                                    siak_round):
     numbers = [waiting(), waiting(), waiting(service="kk")]
     kasi = as_user(app, login, people.kasi)
     html = kasi.get(QUEUE).get_data(as_text=True)
@@ -444,7 +450,9 @@ def test_batch_approves_each_and_skips_the_one_a_colleague_approved(app, login, 
     assert f"2 disetujui, 1 dilewati: {numbers[1]} (sudah disetujui oleh Kasi Dua)" in messages
     assert row(numbers[0])[:2] == ("verifying", 1)
     assert row(numbers[1])[:2] == ("verifying", 1)
-    assert row(numbers[2])[0] == "issued"  # kk: the kasi is its only step
+    assert row(numbers[2])[0] == "sent_to_siak"  # kk: the kasi is its only step
+    assert siak_round().confirmed == 1
+    assert row(numbers[2])[0] == "issued"
     for no in numbers:
         assert len([e for e in events(no) if e[0] == "verify"]) == 1
     assert [len(verifier_events(app, no, people.kasi)) for no in numbers] == [1, 0, 1]
@@ -498,7 +506,7 @@ def test_batch_skips_what_is_not_mine_without_saying_more(app, login, people, wa
     assert row(submitted)[0] == "submitted"
 
 
-def test_batch_failure_of_one_does_not_undo_the_others(app, login, people, waiting, row, monkeypatch):
+def test_batch_failure_of_one_does_not_undo_the_others(app, login, people, waiting, row, monkeypatch, siak_round):
     numbers = [waiting(service="ktp_el"), waiting(service="ktp_el"), waiting(service="ktp_el")]
     real = fulfilment.after_decision
 
@@ -511,7 +519,9 @@ def test_batch_failure_of_one_does_not_undo_the_others(app, login, people, waiti
     r = as_user(app, login, people.kasi).post(BATCH, data={"tracking_no": numbers}, follow_redirects=True)
     assert f"2 disetujui, 1 dilewati: {numbers[1]} (gagal diproses, coba lagi nanti)" in flashes(
         r.get_data(as_text=True))
-    assert [row(no)[0] for no in numbers] == ["issued", "verifying", "issued"]  # the failed one rolled back whole
+    assert [row(no)[0] for no in numbers] == ["sent_to_siak", "verifying", "sent_to_siak"]  # the failed one rolled back
+    assert siak_round().confirmed == 2
+    assert [row(no)[0] for no in numbers] == ["issued", "verifying", "issued"]
     assert verifier_events(app, numbers[1], people.kasi) == []
 
 

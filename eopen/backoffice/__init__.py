@@ -25,4 +25,4 @@ def home():
     return redirect(url_for(HOME_OF_ROLE[current_user.role]))
 
 
-from . import desk, operator, penyelia, verifier  # noqa: E402,F401
+from . import desk, operator, penyelia, siak, verifier  # noqa: E402,F401

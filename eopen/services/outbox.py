@@ -40,6 +40,7 @@ class Round:
     sent: int = 0
     retried: int = 0
     dead: int = 0
+    siak: object | None = None  # the SIAK hand-off step's DeliveryRound (services/siak.py)
 
     @property
     def total(self) -> int:
@@ -113,8 +114,14 @@ def _update(message_id: int, **values) -> None:
 
 
 def run_round(now: datetime | None = None) -> Round:
-    """One round of the worker: send what is due, then Halo Pamor's timers (when that module has them)."""
+    """One round of the worker: send what is due, the SIAK hand-offs, then Halo Pamor's timers."""
     done = send_due(now)
+    from . import siak
+    try:
+        done.siak = siak.deliver_due(now)
+    except Exception:  # noqa: BLE001 — the worker keeps sending messages whatever SIAK does
+        db.session.rollback()
+        log.exception("SIAK hand-off step failed")
     try:
         from . import halo
     except ModuleNotFoundError as error:  # Halo Pamor not installed (yet); a broken one still fails loudly
