@@ -44,6 +44,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from . import models  # noqa: F401  (register the tables)
 
     db.init_app(app)
+    _sqlite_pragmas(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations"),
                      render_as_batch=True)
     login_manager.init_app(app)
@@ -62,15 +63,44 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 
 def _engine_options(app: Flask) -> None:
+    """Engine options per database: SQLite waits for a busy lock, PostgreSQL pings and recycles its pool."""
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
     options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
     if uri.startswith("sqlite"):
-        options.setdefault("connect_args", {"timeout": 30})
+        options.setdefault("connect_args", {"timeout": app.config.get("SQLITE_BUSY_TIMEOUT", 5000) / 1000})
     else:
-        options.setdefault("pool_pre_ping", True)
+        options.setdefault("pool_pre_ping", True)  # a connection the server dropped is replaced, not an error
+        options.setdefault("pool_size", app.config.get("DB_POOL_SIZE", 10))
+        options.setdefault("max_overflow", app.config.get("DB_MAX_OVERFLOW", 10))
+        options.setdefault("pool_recycle", app.config.get("DB_POOL_RECYCLE", 1800))
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     if uri.startswith("postgresql://"):
         app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql+psycopg://" + uri[len("postgresql://"):]
+
+
+def _sqlite_pragmas(app: Flask) -> None:
+    """Every new SQLite connection: WAL (readers do not block the writer), a busy timeout, foreign keys.
+
+    An in-memory database cannot use WAL; it gets the other two.
+    """
+    from sqlalchemy import event
+    with app.app_context():
+        engines = [e for e in db.engines.values() if e.dialect.name == "sqlite"]
+    busy = int(app.config.get("SQLITE_BUSY_TIMEOUT", 5000))
+    for engine in engines:
+        in_memory = engine.url.database in (None, "", ":memory:") or "mode=memory" in str(engine.url)
+
+        def on_connect(dbapi_connection, _record, in_memory=in_memory):
+            cursor = dbapi_connection.cursor()
+            try:
+                if not in_memory:
+                    cursor.execute("PRAGMA journal_mode=WAL")
+                cursor.execute(f"PRAGMA busy_timeout={busy}")
+                cursor.execute("PRAGMA foreign_keys=ON")
+            finally:
+                cursor.close()
+
+        event.listen(engine, "connect", on_connect)
 
 
 @login_manager.user_loader

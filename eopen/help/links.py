@@ -60,6 +60,8 @@ NOT_PAGES = {
     "backoffice.performance_csv",
     "field.service_worker",
     "notifications.open",  # marks a notification read and redirects to what it is about
+    "ops.healthz",  # probes for the process supervisor and load balancer (eopen/ops.py)
+    "ops.readyz",
 }
 
 
