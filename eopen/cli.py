@@ -141,6 +141,9 @@ def register(app: Flask) -> None:
             else:
                 if done.total or once:
                     click.echo(f"outbox: {done.sent} sent, {done.retried} to retry, {done.dead} dead")
+                if done.siak is not None and (done.siak.total or once):
+                    click.echo(f"siak: {done.siak.confirmed} confirmed, {done.siak.retried} to retry, "
+                               f"{done.siak.dead} dead")
             finally:
                 db.session.remove()
             if once:

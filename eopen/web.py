@@ -18,7 +18,7 @@ CSP = ("default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script
 def register(app: Flask) -> None:
     static_cache: dict[tuple[str, float], bytes] = {}
 
-    from .services import custody, labels
+    from .services import custody, labels, performance
 
     def field_home() -> str | None:
         """The field mode's start page when the `field` package is plugged in (eopen never imports it)."""
@@ -32,7 +32,8 @@ def register(app: Flask) -> None:
         return {"htmx_file": HTMX_FILE, "current_locale": str(get_locale() or "id"),
                 "catalogue_label": labels.service_label, "status_label": labels.status_label,
                 "action_label": labels.action_label, "holder_label": custody.holder_label,
-                "handover_sentence": custody.handover_sentence, "field_home": field_home()}
+                "handover_sentence": custody.handover_sentence, "field_home": field_home(),
+                "siak_wait": performance.siak_wait}
 
     @app.after_request
     def upload_redirect(response: Response) -> Response:

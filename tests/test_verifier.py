@@ -305,7 +305,7 @@ def test_approve_climbs_kasi_kabid_kadis_then_issues(app, login, people, waiting
     r = kadis.post(decide_url(no), data={"decision": "approve"}, follow_redirects=True)
     assert r.status_code == 200
     assert row(no)[0] == "sent_to_siak"  # handed off; the worker's SIAK step issues it
-    assert any(f"{no} disetujui." in m for m in flashes(r.get_data(as_text=True)))
+    assert any(f"{no} disetujui dan dikirim ke SIAK" in m for m in flashes(r.get_data(as_text=True)))
     assert siak_round().confirmed == 1
     assert row(no)[0] == "issued"
     assert [e[0] for e in events(no)[before:]] == ["verify", "send_to_siak", "issue"]

@@ -105,9 +105,11 @@ def performance():
     stats = perf.operator_stats(_kecamatan(), today)
     chart = perf.bar_chart_svg([(s.name, s.finished_week) for s in stats],
                                _("Permohonan selesai minggu ini per operator"), chart_id="chart-week")
+    siak_median, siak_count = perf.siak_wait_median(_kecamatan(), today)
     return render_template("backoffice/penyelia/performance.html", stats=stats, chart=chart, today=today,
                            week_from=perf.week_start(today),
-                           window_days=perf.MEDIAN_WINDOW_DAYS)
+                           window_days=perf.MEDIAN_WINDOW_DAYS,
+                           siak_median=perf.format_duration(siak_median), siak_count=siak_count)
 
 
 @bp.get("/penyelia/kinerja.csv")

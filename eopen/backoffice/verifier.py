@@ -88,6 +88,9 @@ def _done_message(req: ServiceRequest) -> str:
                  no=req.tracking_no, step=verification.step_label(lifecycle.current_step(req)))
     if req.status == "issued":
         return _("Permohonan %(no)s disetujui dan sudah terbit.", no=req.tracking_no)
+    if req.status == "sent_to_siak":
+        return _("Permohonan %(no)s disetujui dan dikirim ke SIAK; terbit otomatis setelah SIAK menjawab.",
+                 no=req.tracking_no)
     if req.status == "in_review":
         return _("Permohonan %(no)s dikembalikan ke petugas dengan catatan Anda.", no=req.tracking_no)
     return _("Permohonan %(no)s disetujui.", no=req.tracking_no)

@@ -46,7 +46,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import selectinload
 
 from ..extensions import db
-from ..models import Event, Region, ServiceRequest, User
+from ..models import Event, Region, ServiceRequest, User, utcnow
 from . import audit, scope, sla
 from .catalogue import get_catalogue
 
@@ -386,3 +386,48 @@ def bar_chart_svg(values: list[tuple[str, int]], title: str, *, chart_id: str | 
             f'<text x="{bar_x + w + 6}" y="{y + bar_h - 5}" font-size="14" fill="#1b1b1b">{value}</text>')
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+# --- time waiting for SIAK -----------------------------------------------------------------------
+
+@dataclass
+class SiakWait:
+    """How long a request waited for SIAK: from "send_to_siak" to "issue" (``ended`` None: still waiting)."""
+    started: datetime
+    ended: datetime | None
+    seconds: float
+
+    @property
+    def label(self) -> str:
+        return format_duration(self.seconds)
+
+
+def siak_wait(events, now: datetime | None = None) -> SiakWait | None:
+    """Read from the request's events (the one record of what happened), None before the hand-off."""
+    started = ended = None
+    for event in events:
+        if event.action == "send_to_siak":
+            started, ended = event.created_at, None
+        elif event.action == "issue" and started is not None:
+            ended = event.created_at
+    if started is None:
+        return None
+    end = ended or now or utcnow()
+    return SiakWait(started, ended, max(0.0, (end - started).total_seconds()))
+
+
+def siak_wait_median(kecamatan_code: str, today: date) -> tuple[float | None, int]:
+    """The median time the kecamatan's requests issued in the median window waited for SIAK, and how many."""
+    since = _utc_start(today - timedelta(days=MEDIAN_WINDOW_DAYS))
+    rows = db.session.execute(
+        select(Event.request_id, Event.action, Event.created_at)
+        .join(ServiceRequest, ServiceRequest.id == Event.request_id)
+        .where(_in_kecamatan(kecamatan_code), Event.action.in_(("send_to_siak", "issue")),
+               ServiceRequest.id.in_(select(Event.request_id).where(Event.action == "issue",
+                                                                    Event.created_at >= since)))
+        .order_by(Event.request_id, Event.id)).all()
+    by_request: dict[int, list] = {}
+    for request_id, action, created_at in rows:
+        by_request.setdefault(request_id, []).append(SimpleNamespace(action=action, created_at=created_at))
+    waits = [w.seconds for w in (siak_wait(events) for events in by_request.values()) if w and w.ended]
+    return (statistics.median(waits) if waits else None), len(waits)
