@@ -134,6 +134,9 @@ def _run_once(user: User, action: str, job: FieldJob | None, perform: Callable[[
             raise
         return Outcome(prior.outcome == "accepted", prior.message or "", replay=True)
     except REFUSALS as error:
+        twin = _prior(user, action_id) if action_id else None
+        if twin is not None and twin.outcome == "accepted":  # the twin of a double tap was committed meanwhile
+            return Outcome(True, twin.message or "", replay=True)
         custody.apply_penalty(error, now)
         message = str(error)
         field = getattr(error, "field", None)

@@ -16,6 +16,12 @@ The mechanisms, per route (see also the report in tests/test_kill_recovery.py):
 - jemput-antar /permohonan/<no>/jemput-antar, Halo Pamor /halo/baru and replies: ``client_token``.
 - field handover /lapangan/tugas/<id>/serah-terima: ``action_id`` (FieldAction, unique per user).
 - back-office decision /permohonan/<no>/keputusan: conditional update; a second click is "done already".
+- SPTJM /ajukan/<no>/dokumen/<code>/sptjm: like the upload, the unique (request, requirement) decides
+  (savepoint); the twin's declaration stands.
+- admin FAQ /admin/faq/baru: no schema change; the admin's user row is locked, and the same category and
+  question saved within the last minute is the same entry (the later text stands).
+- admin RW / RT: the unique (kelurahan, number) / (RW, number) decides (savepoint); the twin is told
+  "already exists" (422), never a 500.
 """
 from __future__ import annotations
 
@@ -28,7 +34,7 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from eopen.extensions import db
-from eopen.models import (Event, FieldJob, Handover, HaloMessage, HaloThread, Person, RequestDocument, RW,
+from eopen.models import (RT, Event, FaqEntry, FieldJob, Handover, HaloMessage, HaloThread, Person, RequestDocument, RW,
                           SatgasAssignment, ServiceRequest, User)
 from eopen.services import custody, sla
 
@@ -254,3 +260,74 @@ def test_back_office_decision(app, resident, make_staff, make_request, concurren
     with app.app_context():
         assert db.session.get(ServiceRequest, req).status == "rejected"
         assert count(Event, Event.request_id == req, Event.action == "reject") == 1
+
+
+@MODES
+def test_sptjm(app, resident, draft, concurrent):
+    no = tracking(app, draft)
+    codes = send_twice(app, f"/ajukan/{no}/dokumen/surat_keterangan_lahir/sptjm", {"sptjm-agree": "y"},
+                       concurrent=concurrent, user_id=resident)
+    assert codes == [303, 303]
+    with app.app_context():
+        docs = db.session.scalars(select(RequestDocument).where(RequestDocument.request_id == draft)).all()
+        assert [(d.requirement_code, d.kind) for d in docs] == [("surat_keterangan_lahir", "sptjm")]
+        assert docs[0].declaration
+
+
+@pytest.fixture
+def admin(make_staff):
+    return make_staff("admin")
+
+
+FAQ = {"category": "ktp_el", "question": "Berapa lama KTP-el jadi?", "answer": "Biasanya 14 hari kerja.",
+       "keywords": "ektp blanko", "position": "3"}
+
+
+@MODES
+def test_faq_new(app, admin, concurrent):
+    assert send_twice(app, "/admin/faq/baru", FAQ, concurrent=concurrent, user_id=admin) == [303, 303]
+    with app.app_context():
+        assert count(FaqEntry) == 1
+
+
+def test_faq_same_question_later_is_a_new_entry(app, admin):
+    from datetime import datetime
+    send_twice(app, "/admin/faq/baru", FAQ, concurrent=False, user_id=admin)
+    with app.app_context():  # the first one was made more than a minute ago
+        db.session.execute(FaqEntry.__table__.update().values(created_at=datetime(2020, 1, 1)))
+        db.session.commit()
+    client = app.test_client()
+    with client.session_transaction() as session:
+        session["_user_id"] = str(admin)
+    assert client.post("/admin/faq/baru", data=FAQ | {"answer": "Paling lama 14 hari kerja."}).status_code == 303
+    assert client.post("/admin/faq/baru", data=FAQ | {"category": "kk"}).status_code == 303
+    with app.app_context():  # an old twin is not touched; another category is another entry
+        rows = db.session.execute(select(FaqEntry.category, FaqEntry.answer).order_by(FaqEntry.id)).all()
+        assert [tuple(r) for r in rows] == [("ktp_el", FAQ["answer"]), ("ktp_el", "Paling lama 14 hari kerja."),
+                                            ("kk", FAQ["answer"])]
+
+
+@pytest.fixture
+def new_rw(app):
+    """RW 901 of KEL: added by the test, removed afterwards (RWs are reference data kept for the session)."""
+    yield 901
+    with app.app_context():
+        rws = db.session.scalars(select(RW.id).where(RW.kelurahan_code == KEL, RW.number == 901)).all()
+        db.session.execute(RT.__table__.delete().where(RT.rw_id.in_(rws)))
+        db.session.execute(RW.__table__.delete().where(RW.id.in_(rws)))
+        db.session.commit()
+
+
+@MODES
+def test_admin_rw_and_rt(app, admin, new_rw, concurrent):
+    codes = send_twice(app, f"/admin/kelurahan/{KEL}/rw", {"rw-number": str(new_rw)}, concurrent=concurrent,
+                       user_id=admin)
+    assert sorted(codes) == [303, 422]  # the twin hears "RW 901 sudah ada", not a server error
+    with app.app_context():
+        assert count(RW, RW.kelurahan_code == KEL, RW.number == new_rw) == 1
+        rw_id = db.session.scalar(select(RW.id).where(RW.kelurahan_code == KEL, RW.number == new_rw))
+    codes = send_twice(app, f"/admin/rw/{rw_id}/rt", {f"rt{rw_id}-number": "7"}, concurrent=concurrent,
+                       user_id=admin)
+    assert sorted(codes) == [303, 422]
+    with app.app_context():
+        assert count(RT, RT.rw_id == rw_id, RT.number == 7) == 1

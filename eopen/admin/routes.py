@@ -266,7 +266,7 @@ def _faq_save(entry: FaqEntry | None):
             try:
                 saved = halo.save_faq(entry, category=form.category.data, question=form.question.data,
                                       answer=form.answer.data, keywords=form.keywords.data,
-                                      position=form.position.data or 0)
+                                      position=form.position.data or 0, by=current_user)
             except halo.HaloError as error:
                 db.session.rollback()
                 _add_error(getattr(form, error.field or "question"), str(error))

@@ -18,7 +18,7 @@ from datetime import date
 
 from flask_babel import format_date, format_decimal
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
@@ -153,22 +153,29 @@ def _drop_documents(req: ServiceRequest, keep: set[str]) -> None:
             _forget_file_later(doc.storage_name)
 
 
-_pending_deletes: list[str] = []
+_PENDING = "eopen_pending_deletes"
+
+
+def _pending() -> list[str]:
+    """Files to delete once this session's transaction is committed — kept on the session, so two
+    requests served at the same time never delete each other's files."""
+    return db.session.info.setdefault(_PENDING, [])
 
 
 def _forget_file_later(storage_name: str | None) -> None:
     """Files are deleted only after the database change is committed (see `delete_pending_files`)."""
     if storage_name:
-        _pending_deletes.append(storage_name)
+        _pending().append(storage_name)
 
 
 def delete_pending_files(root: str) -> None:
-    while _pending_deletes:
-        uploads.delete(root, _pending_deletes.pop())
+    pending = _pending()
+    while pending:
+        uploads.delete(root, pending.pop())
 
 
 def discard_pending_files() -> None:
-    _pending_deletes.clear()
+    _pending().clear()
 
 
 def household_members(user: User) -> list[Person]:
@@ -284,6 +291,7 @@ def attach_file(req: ServiceRequest, requirement: Requirement, normalised: uploa
     """
     ensure_editable(req, requirement.code)
     storage_name = uploads.store(root, normalised.data, normalised.extension)
+    _one_at_a_time(req)
     doc = req.document_for(requirement.code)
     if doc is None:
         doc, twin = _new_document(req, requirement.code, user)
@@ -304,6 +312,16 @@ def attach_file(req: ServiceRequest, requirement: Requirement, normalised: uploa
     _clear_review(doc)
     db.session.flush()
     return doc
+
+
+def _one_at_a_time(req: ServiceRequest) -> None:
+    """Changes to a request's documents wait for each other: a no-op UPDATE takes the request row's write
+    lock (PostgreSQL: the row; SQLite: the database) until commit, then the documents are read afresh. A
+    double tap's second upload therefore sees the first one and replaces it (its file deleted after the
+    commit) instead of racing it; the unique (request, requirement) in _new_document stays the last guard."""
+    db.session.execute(update(ServiceRequest).where(ServiceRequest.id == req.id)
+                       .values(updated_at=ServiceRequest.updated_at).execution_options(synchronize_session=False))
+    db.session.refresh(req, ["documents"])
 
 
 def _new_document(req: ServiceRequest, requirement_code: str, user: User) -> tuple[RequestDocument, bool]:
@@ -339,10 +357,14 @@ def declare_sptjm(req: ServiceRequest, requirement: Requirement, user: User) -> 
     ensure_editable(req)
     if not requirement.sptjm_allowed:
         raise ApplyError("file", _("Dokumen ini wajib diunggah dan tidak dapat diganti SPTJM."))
+    _one_at_a_time(req)
     doc = req.document_for(requirement.code)
     if doc is None:
-        doc = RequestDocument(requirement_code=requirement.code, uploaded_by_id=user.id)
-        req.documents.append(doc)
+        doc, twin = _new_document(req, requirement.code, user)
+        if twin and doc.kind == "sptjm":  # the same declaration arrived twice at once: the twin's stands
+            return doc
+        if twin:  # a simultaneous upload stored its file first: the declaration replaces it
+            _forget_file_later(doc.storage_name)
     else:
         _forget_file_later(doc.storage_name)
     doc.kind = "sptjm"

@@ -150,7 +150,10 @@ def request_job(req: ServiceRequest, user: User, kind: str, preferred_date: date
         if kind == "pickup":
             raise FieldJobError(_("Penjemputan hanya dapat diminta sebelum permohonan disetujui."), "kind")
         raise FieldJobError(_("Pengantaran tidak dapat diminta lagi pada status permohonan ini."), "kind")
-    if open_job(req, kind) is not None:
+    running = open_job(req, kind)
+    if running is not None:
+        if token and running.client_token == token and running.created_by_id == user.id:
+            return running  # the twin of a double tap was committed meanwhile
         raise FieldJobError(_("Sudah ada permintaan %(kind)s yang berjalan untuk permohonan ini. "
                               "Ubah permintaan itu bila jadwalnya perlu diganti.", kind=str(KIND_SHORT[kind]).lower()),
                             "kind")

@@ -139,9 +139,17 @@ def faq_entries() -> list[FaqEntry]:
                                                              FaqEntry.position, FaqEntry.id)))
 
 
+FAQ_TWIN_WINDOW = timedelta(minutes=1)
+
+
 def save_faq(entry: FaqEntry | None, *, category: str, question: str, answer: str, keywords: str | None = None,
-             position: int = 0, now: datetime | None = None) -> FaqEntry:
-    """A new FAQ entry (``entry`` None) or the entry changed."""
+             position: int = 0, now: datetime | None = None, by: User | None = None) -> FaqEntry:
+    """A new FAQ entry (``entry`` None) or the entry changed.
+
+    A new entry with the category and question of one made in the last minute is that entry (a double
+    tap or a retry of the form; the later text stands). ``by``'s row is locked first, so that the same
+    form sent twice at once is judged one after the other.
+    """
     now = now or utcnow()
     if category not in CATEGORIES:
         raise HaloError(_("Pilih kategori."), "category")
@@ -155,6 +163,12 @@ def save_faq(entry: FaqEntry | None, *, category: str, question: str, answer: st
         raise HaloError(_("Tulis jawabannya."), "answer")
     if keywords and len(keywords) > 300:
         raise HaloError(_("Kata kunci paling banyak %(num)s karakter.", num=300), "keywords")
+    if entry is None and by is not None:
+        db.session.execute(update(User).where(User.id == by.id).values(display_name=User.display_name)
+                           .execution_options(synchronize_session=False))
+        entry = db.session.scalar(select(FaqEntry).where(
+            FaqEntry.category == category, FaqEntry.question == question,
+            FaqEntry.created_at >= now - FAQ_TWIN_WINDOW).order_by(FaqEntry.id).limit(1))
     if entry is None:
         entry = FaqEntry(created_at=now, active=True)
         db.session.add(entry)
