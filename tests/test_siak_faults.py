@@ -66,7 +66,7 @@ class Totals:
         self.dead += r.dead
 
 
-def test_a_day_of_maintenance_while_200_are_approved_loses_and_duplicates_nothing(app, make_resident, make_request,
+def test_a_day_of_maintenance_while_200_are_approved_loses_and_duplicates_nothing(capsys, app, make_resident, make_request,
                                                                                  simulator):
     start = datetime(2026, 12, 1, 0, 0)
     state = simulator.app.state
@@ -99,9 +99,10 @@ def test_a_day_of_maintenance_while_200_are_approved_loses_and_duplicates_nothin
     drain(app, after, rng, step=timedelta(hours=1), rounds=3)
     statuses, dead = tally(app, ids)
     records, duplicates = len(state.records), state.counters["duplicates"]
-    print(f"\nSIAK maintenance day: approved=200 issued={statuses.get('issued', 0)} "
-          f"lost={200 - statuses.get('issued', 0)} dead={dead} simulator_records={records} duplicates={duplicates} "
-          f"503_answers={maintenance_calls} counters={state.counters}")
+    with capsys.disabled():  # the numbers belong in the suite's output
+        print(f"\nSIAK maintenance day: approved=200 issued={statuses.get('issued', 0)} "
+              f"lost={200 - statuses.get('issued', 0)} dead={dead} simulator_records={records} duplicates={duplicates} "
+              f"503_answers={maintenance_calls} counters={state.counters}")
     assert statuses == {"issued": 200} and dead == 0
     assert records == 200 and duplicates == 0 and state.counters["created"] == 200
 
@@ -111,7 +112,7 @@ def test_a_day_of_maintenance_while_200_are_approved_loses_and_duplicates_nothin
     ("timeouts", {"timeout_rate": 0.15, "timeout_sleep": 0.4}),
     ("errors 30%", {"error_rate": 0.3}),
 ])
-def test_slow_timing_out_or_failing_siak_loses_and_duplicates_nothing(app, make_resident, make_request, simulator,
+def test_slow_timing_out_or_failing_siak_loses_and_duplicates_nothing(capsys, app, make_resident, make_request, simulator,
                                                                       name, settings):
     n = 40
     state = simulator.app.state
@@ -124,9 +125,10 @@ def test_slow_timing_out_or_failing_siak_loses_and_duplicates_nothing(app, make_
     issued = statuses.get("issued", 0)
     with app.app_context():
         attempts = db.session.scalar(select(func.sum(SiakHandoff.attempts)))
-    print(f"\nSIAK {name}: approved={n} issued={issued} lost={n - issued} dead={dead} rounds={rounds} "
-          f"attempts={attempts} simulator_records={len(state.records)} duplicates={state.counters['duplicates']} "
-          f"counters={state.counters}")
+    with capsys.disabled():  # the numbers belong in the suite's output
+        print(f"\nSIAK {name}: approved={n} issued={issued} lost={n - issued} dead={dead} rounds={rounds} "
+              f"attempts={attempts} simulator_records={len(state.records)} duplicates={state.counters['duplicates']} "
+              f"counters={state.counters}")
     assert issued == n and dead == 0
     assert len(state.records) == n and state.counters["duplicates"] == 0 and state.counters["created"] == n
     if name != "slow":
