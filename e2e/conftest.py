@@ -124,12 +124,32 @@ def live_server(tmp_path_factory):
     old_level = werkzeug_log.level
     werkzeug_log.setLevel(logging.ERROR)  # one line per request is noise; errors still show
     server = make_server("127.0.0.1", 0, app, threaded=True)
+    # Documents are issued by the worker, outside any request: links in them use the public address.
+    app.config["PUBLIC_URL"] = f"http://127.0.0.1:{server.server_port}"
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
                               name="e2e-live-server", daemon=True)
     thread.start()
+    # The worker beside the server, as `make run` starts them: SIAK hand-offs, notifications, Halo timers.
+    stop_worker = threading.Event()
+
+    def work():
+        from eopen.services import outbox
+        while not stop_worker.wait(0.3):
+            with app.app_context():
+                try:
+                    outbox.run_round()
+                except Exception:  # noqa: BLE001 — e.g. "database is locked" for a moment: next round
+                    logging.getLogger("e2e-worker").exception("worker round failed")
+                finally:
+                    db.session.remove()
+
+    worker = threading.Thread(target=work, name="e2e-worker", daemon=True)
+    worker.start()
     try:
         yield LiveServer(url=f"http://127.0.0.1:{server.server_port}", app=app, root=root, bodies=bodies)
     finally:
+        stop_worker.set()
+        worker.join(timeout=10)
         server.shutdown()
         server.server_close()
         thread.join(timeout=10)
@@ -528,3 +548,4 @@ def log_in():
         expect(page).not_to_have_url(re.compile(r"/masuk"))
         expect(page.get_by_role("button", name="Keluar")).to_be_visible()
     return do
+

@@ -18,6 +18,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 import pypdfium2
 import zxingcpp
+from waits import open_when_issued
 from playwright.sync_api import Page, expect
 
 KECAMATAN = "32.75.01"  # Bekasi Timur, where the resident lives (conftest: kelurahan 32.75.01.1001)
@@ -157,7 +158,7 @@ def test_akta_kelahiran_through_the_office(phone, phone_js, fresh_context, axe, 
     page.context.close()
 
     # --- the resident downloads the PDF; its QR code opens the verification page -----------------
-    resident_page.goto(f"/permohonan/{tracking_no}")
+    open_when_issued(resident_page, tracking_no)
     expect(resident_page.locator(".status").first).to_contain_text("Dokumen terbit")
     issued = resident_page.get_by_role("region", name="Dokumen terbit")
     number = issued.locator(".mono").inner_text()

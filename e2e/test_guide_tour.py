@@ -15,6 +15,7 @@ from datetime import date, timedelta
 
 import pytest
 from guide import shot
+from waits import open_when_issued
 from playwright.sync_api import Page, expect
 
 from eopen.services.catalogue import get_catalogue
@@ -252,8 +253,8 @@ def test_tour_resident_and_office(fresh_context, office, new_resident, staff_use
     vp.get_by_role("button", name="Setujui yang dipilih").click()
     expect(vp.get_by_role("status").filter(has_text="1 disetujui.")).to_be_visible()
 
-    # The akta is issued: the resident downloads it.
-    page.goto(f"/permohonan/{tracking_no}")
+    # The akta is issued (the worker had SIAK confirm it): the resident downloads it.
+    open_when_issued(page, tracking_no)
     issued = page.get_by_role("region", name="Dokumen terbit")
     expect(issued.get_by_role("link", name="Unduh dokumen (PDF)")).to_be_visible()
     shot(page, "status-issued", at=issued)
