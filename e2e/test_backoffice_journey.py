@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 import pypdfium2
 import zxingcpp
-from waits import open_when_issued
+from journeys import open_when_issued
 from playwright.sync_api import Page, expect
 
 KECAMATAN = "32.75.01"  # Bekasi Timur, where the resident lives (conftest: kelurahan 32.75.01.1001)

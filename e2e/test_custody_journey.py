@@ -6,6 +6,7 @@ import re
 import time
 from datetime import timedelta
 
+from journeys import submitted_ktp_request
 from playwright.sync_api import expect
 
 KELURAHAN = "32.75.01.1001"  # the kelurahan and RW 1 the sign-up helper uses
@@ -32,29 +33,6 @@ def make_primary(live_server, username):
         db.session.execute(SatgasAssignment.__table__.delete().where(SatgasAssignment.rw_id == rw.id))
         db.session.add(SatgasAssignment(rw_id=rw.id, satgas_id=satgas.id, kind="primary"))
         db.session.commit()
-
-
-def submitted_ktp_request(live_server, nik) -> str:
-    """A KTP-el replacement (damaged card) for the resident, already submitted: the apply flow has its own
-    e2e tests; here the paper's journey matters."""
-    from sqlalchemy import select
-
-    from eopen.extensions import db
-    from eopen.models import Person, ServiceRequest, User
-    from eopen.services import lifecycle, numbers
-    with live_server.app.app_context():
-        person = db.session.scalar(select(Person).where(Person.nik == nik))
-        user = db.session.scalar(select(User).where(User.person_id == person.id))
-        req = ServiceRequest(tracking_no=numbers.new_tracking_no(), service_code="ktp_el", variant_code="rusak",
-                             status="draft", applicant_id=user.id, subject_person_id=person.id,
-                             subject_name=person.full_name, subject_nik=person.nik,
-                             subject_birth_date=person.birth_date, subject_sex=person.sex,
-                             kelurahan_code=person.household.kelurahan_code, rw_id=person.household.rw_id, data={})
-        db.session.add(req)
-        db.session.flush()
-        lifecycle.perform(req, "submit", user)
-        db.session.commit()
-        return req.tracking_no
 
 
 def issue_card(live_server, tracking_no, operator_username, kasi_username):

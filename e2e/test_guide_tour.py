@@ -15,7 +15,7 @@ from datetime import date, timedelta
 
 import pytest
 from guide import shot
-from waits import open_when_issued
+from journeys import open_when_issued, submitted_ktp_request
 from playwright.sync_api import Page, expect
 
 from eopen.services.catalogue import get_catalogue
@@ -368,28 +368,6 @@ def make_primary(live_server, username: str) -> None:
         db.session.commit()
 
 
-def submitted_damaged_ktp(live_server, nik: str) -> str:
-    """A submitted KTP-el replacement for a damaged card (the apply pages have their own pictures)."""
-    from sqlalchemy import select
-
-    from eopen.extensions import db
-    from eopen.models import Person, ServiceRequest, User
-    from eopen.services import lifecycle, numbers
-    with live_server.app.app_context():
-        person = db.session.scalar(select(Person).where(Person.nik == nik))
-        user = db.session.scalar(select(User).where(User.person_id == person.id))
-        req = ServiceRequest(tracking_no=numbers.new_tracking_no(), service_code="ktp_el", variant_code="rusak",
-                             status="draft", applicant_id=user.id, subject_person_id=person.id,
-                             subject_name=person.full_name, subject_nik=person.nik,
-                             subject_birth_date=person.birth_date, subject_sex=person.sex,
-                             kelurahan_code=person.household.kelurahan_code, rw_id=person.household.rw_id, data={})
-        db.session.add(req)
-        db.session.flush()
-        lifecycle.perform(req, "submit", user)
-        db.session.commit()
-        return req.tracking_no
-
-
 def visit_today(live_server, tracking_no: str) -> None:
     from sqlalchemy import select
 
@@ -410,7 +388,7 @@ def test_tour_pickup_and_field_mode(fresh_context, office, new_resident, sign_up
     resident = new_resident("Sri Rahayu")
     page = phone_page(fresh_context)
     sign_up(page, resident, check=False)
-    tracking_no = submitted_damaged_ktp(live_server, resident.nik)
+    tracking_no = submitted_ktp_request(live_server, resident.nik)
 
     # The resident asks for a pickup and gets the handover code.
     page.goto(f"/permohonan/{tracking_no}")
@@ -507,7 +485,7 @@ def test_tour_halo_pamor(fresh_context, office, new_resident, sign_up, staff_use
     resident = new_resident("Siti Aminah")
     page = phone_page(fresh_context)
     sign_up(page, resident, check=False)
-    submitted_damaged_ktp(live_server, resident.nik)
+    submitted_ktp_request(live_server, resident.nik)
 
     page.get_by_role("navigation", name="Menu utama").get_by_role("link", name="Halo Pamor").click()
     expect(page.get_by_role("heading", name="Halo Pamor", level=1)).to_be_visible()
